@@ -1,0 +1,41 @@
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """One change made through a service: who, when, what, before and after.
+
+    Written by every service that changes state, in the same transaction as the change, so a
+    rolled-back change leaves no audit row and a committed one always has its row. Rows are never
+    edited; `subject_type`/`subject_id` name the object without a foreign key so the trail outlives
+    what it describes.
+    """
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+    )
+    # For changes no person made (a nightly re-route, an import task): says which process did.
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=64)
+    subject_type = models.CharField(max_length=64)
+    subject_id = models.CharField(max_length=64)
+    subject_repr = models.CharField(max_length=200, blank=True)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["subject_type", "subject_id", "at"], name="audit_subject_at"),
+            models.Index(fields=["action", "at"], name="audit_action_at"),
+        ]
+
+    def __str__(self) -> str:
+        who = self.actor.get_username() if self.actor_id else self.actor_label or "system"
+        return f"{self.at:%Y-%m-%d %H:%M} {who} {self.action} {self.subject_repr}"

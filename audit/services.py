@@ -1,0 +1,112 @@
+"""The one way to write the audit trail. Call inside the transaction that makes the change."""
+
+import datetime
+import decimal
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import models
+
+from audit.models import AuditEvent
+
+Actor = AbstractBaseUser | AnonymousUser | None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    return value
+
+
+def audit_snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
+    """The audited state of an object: concrete field values (foreign keys as ids), JSON-safe."""
+    names = (
+        list(fields)
+        if fields is not None
+        else [f.attname for f in instance._meta.concrete_fields if f.name != "id"]
+    )
+    return {name: _jsonable(getattr(instance, name)) for name in names}
+
+
+def audit_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:
+    """Only the fields that changed, so the trail shows what a person actually altered."""
+    changed = [key for key in after if before.get(key) != after.get(key)]
+    return {k: before.get(k) for k in changed}, {k: after.get(k) for k in changed}
+
+
+def _event(
+    *,
+    actor: Actor,
+    actor_label: str,
+    action: str,
+    subject: models.Model,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+    reason: str,
+) -> AuditEvent:
+    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    return AuditEvent(
+        actor=user,
+        actor_label=actor_label,
+        action=action,
+        subject_type=subject._meta.label_lower,
+        subject_id=str(subject.pk),
+        subject_repr=str(subject)[:200],
+        before=dict(before) if before is not None else None,
+        after=dict(after) if after is not None else None,
+        reason=reason,
+    )
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    subject: models.Model,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    reason: str = "",
+    actor_label: str = "",
+) -> AuditEvent:
+    event = _event(
+        actor=actor,
+        actor_label=actor_label,
+        action=action,
+        subject=subject,
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    event.save()
+    return event
+
+
+def audit_record_many(
+    *,
+    actor: Actor,
+    action: str,
+    changes: Iterable[tuple[models.Model, Mapping[str, Any] | None, Mapping[str, Any] | None]],
+    reason: str = "",
+    actor_label: str = "",
+    batch_size: int = 2000,
+) -> int:
+    """Bulk form for imports and re-routes: one INSERT per `batch_size` changes, not per row."""
+    events = [
+        _event(
+            actor=actor,
+            actor_label=actor_label,
+            action=action,
+            subject=subject,
+            before=before,
+            after=after,
+            reason=reason,
+        )
+        for subject, before, after in changes
+    ]
+    AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+    return len(events)

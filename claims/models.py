@@ -1,0 +1,290 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from handlers.models import HandlerOrganisation
+from members.models import Member, Practice
+from members.validators import nhs_number_display, validate_nhs_number
+
+
+class Stage(models.TextChoices):
+    """Pre-Action Protocol for the Resolution of Clinical Disputes, then court (domain.md §5)."""
+
+    RECORDS_REQUESTED = "records_requested", "Records requested"
+    LETTER_OF_NOTIFICATION = "letter_of_notification", "Letter of notification"
+    LETTER_OF_CLAIM = "letter_of_claim", "Letter of claim"
+    INVESTIGATION = "investigation", "Investigation"
+    LETTER_OF_RESPONSE = "letter_of_response", "Letter of response"
+    NEGOTIATION = "negotiation", "Negotiation / ADR"
+    PROCEEDINGS_ISSUED = "proceedings_issued", "Proceedings issued"
+    SERVED = "served", "Served"
+    SETTLED = "settled", "Settled"
+
+
+class Status(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class Outcome(models.TextChoices):
+    CLOSED_WITH_DAMAGES = "closed_with_damages", "Closed with damages"
+    CLOSED_WITHOUT_DAMAGES = "closed_without_damages", "Closed without damages"
+    REDIRECTED_TO_MDO = "redirected_to_mdo", "Redirected to the MDO"
+    NOT_A_CLAIM = "not_a_claim", "Not a claim"
+
+
+class MatterType(models.TextChoices):
+    CLAIM = "claim", "Claim in tort"
+    MEDICO_LEGAL = "medico_legal", "Medico-legal matter (GMC, inquest, complaint, ...)"
+
+
+class CareSetting(models.TextChoices):
+    GENERAL_PRACTICE = "general_practice", "General practice (GMS/PMS/APMS)"
+    TRUST = "trust", "NHS trust"
+    INDEPENDENT_SECTOR = "independent_sector", "Independent-sector provider"
+    OTHER = "other", "Other"
+
+
+class Activity(models.TextChoices):
+    NHS_PRIMARY_MEDICAL_SERVICES = "nhs_primary_medical_services", "NHS primary medical services"
+    NHS_OTHER = "nhs_other", "Other NHS activity"
+    PRIVATE = "private", "Private"
+    FEE_PAYING = "fee_paying", "Fee-paying non-NHS"
+    VOLUNTARY = "voluntary", "Voluntary"
+
+
+# design.md §3.4: the claim dates that start a deadline, and those that meet one.
+TRIGGER_DATE_FIELDS = (
+    "records_requested_on",
+    "letter_of_notification_on",
+    "letter_of_claim_on",
+    "claim_form_issued_on",
+    "particulars_served_on",
+    "acknowledgment_of_service_on",
+    "defence_extended_to",
+)
+COMPLETION_DATE_FIELDS = (
+    "records_disclosed_on",
+    "letter_of_notification_acknowledged_on",
+    "letter_of_claim_acknowledged_on",
+    "letter_of_response_sent_on",
+    "claim_form_served_on",
+    "acknowledgment_of_service_on",
+    "defence_filed_on",
+)
+# The facts that routing reads (domain.md §4); changing one re-routes the claim.
+ROUTING_FACT_FIELDS = (
+    "matter_type",
+    "care_setting",
+    "activity",
+    "coronavirus_response",
+    "other_indemnity",
+    "provider_cnst_member",
+    "incident_date",
+    "incident_date_from",
+    "incident_date_to",
+)
+
+
+class Claim(models.Model):
+    reference = models.CharField(max_length=20, unique=True, editable=False)
+    external_ref = models.CharField(
+        max_length=100, blank=True, help_text="The sender's own reference; unique per sender."
+    )
+    source_organisation = models.ForeignKey(
+        HandlerOrganisation,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="claims_sent",
+        help_text="The organisation whose system sent this claim (the owner of external_ref).",
+    )
+    matter_type = models.CharField(max_length=16, choices=MatterType.choices)
+
+    claimant_name = models.CharField(max_length=200)
+    claimant_date_of_birth = models.DateField(null=True, blank=True)
+    claimant_nhs_number = models.CharField(
+        "claimant NHS number",
+        max_length=10,
+        blank=True,
+        validators=[validate_nhs_number],
+        help_text="10 digits, stored without spaces.",
+    )
+    claimant_date_of_death = models.DateField(null=True, blank=True)
+    claimant_lacks_capacity = models.BooleanField(default=False)
+
+    practice = models.ForeignKey(
+        Practice, null=True, blank=True, on_delete=models.PROTECT, related_name="claims"
+    )
+    clinicians = models.ManyToManyField(
+        Member, through="ClaimClinician", related_name="claims", blank=True
+    )
+    care_setting = models.CharField(max_length=32, choices=CareSetting.choices)
+    activity = models.CharField(max_length=32, choices=Activity.choices)
+    coronavirus_response = models.BooleanField(default=False)
+    other_indemnity = models.BooleanField(default=False)
+    provider_cnst_member = models.BooleanField(default=False)
+
+    # Either one incident date, a range, or neither (unknown): see the constraints below.
+    incident_date = models.DateField(null=True, blank=True)
+    incident_date_from = models.DateField(null=True, blank=True)
+    incident_date_to = models.DateField(null=True, blank=True)
+    date_of_knowledge = models.DateField(null=True, blank=True)
+    notified_on = models.DateField(
+        null=True, blank=True, help_text="The date the claim reached its handler."
+    )
+
+    stage = models.CharField(max_length=32, choices=Stage.choices, default=Stage.LETTER_OF_CLAIM)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
+
+    records_requested_on = models.DateField(null=True, blank=True)
+    letter_of_notification_on = models.DateField(null=True, blank=True)
+    letter_of_claim_on = models.DateField(null=True, blank=True)
+    claim_form_issued_on = models.DateField(null=True, blank=True)
+    particulars_served_on = models.DateField(
+        null=True, blank=True, help_text="Deemed date of service of the particulars of claim."
+    )
+    acknowledgment_of_service_on = models.DateField(null=True, blank=True)
+    defence_extended_to = models.DateField(null=True, blank=True)
+
+    records_disclosed_on = models.DateField(null=True, blank=True)
+    letter_of_notification_acknowledged_on = models.DateField(null=True, blank=True)
+    letter_of_claim_acknowledged_on = models.DateField(null=True, blank=True)
+    letter_of_response_sent_on = models.DateField(null=True, blank=True)
+    claim_form_served_on = models.DateField(null=True, blank=True)
+    defence_filed_on = models.DateField(null=True, blank=True)
+
+    description = models.TextField(blank=True)
+
+    # Current routing, kept on the claim so lists filter by indexed columns; the decision history
+    # with its reasons belongs to the routing feature.
+    scheme = models.CharField(max_length=32, blank=True, db_index=True)
+    lead_handler = models.CharField(max_length=16, blank=True, db_index=True)
+    needs_triage = models.BooleanField(
+        default=False, help_text="UNDETERMINED or MANUAL_REVIEW: in the caseworkers' triage queue."
+    )
+    handling_organisations = models.ManyToManyField(
+        HandlerOrganisation, through="ClaimHandling", related_name="claims_handled", blank=True
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_claims",
+    )
+
+    # Optimistic locking: every service write bumps it; a stale If-Match is refused.
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_organisation", "external_ref"],
+                condition=~Q(external_ref=""),
+                name="claim_external_ref_per_sender",
+            ),
+            models.CheckConstraint(
+                condition=Q(incident_date_from__isnull=True)
+                | Q(incident_date_to__isnull=True)
+                | Q(incident_date_to__gte=F("incident_date_from")),
+                name="claim_incident_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(incident_date_from__isnull=True, incident_date_to__isnull=True)
+                | Q(incident_date_from__isnull=False, incident_date_to__isnull=False),
+                name="claim_incident_range_has_both_ends",
+            ),
+            models.CheckConstraint(
+                condition=Q(incident_date__isnull=True) | Q(incident_date_from__isnull=True),
+                name="claim_incident_date_or_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open", outcome="") | (Q(status="closed") & ~Q(outcome="")),
+                name="claim_outcome_iff_closed",
+            ),
+            models.CheckConstraint(
+                condition=Q(claimant_nhs_number="") | Q(claimant_nhs_number__regex=r"^[0-9]{10}$"),
+                name="claim_nhs_number_digits",
+            ),
+            models.CheckConstraint(
+                condition=Q(claimant_date_of_death__isnull=True)
+                | Q(claimant_date_of_birth__isnull=True)
+                | Q(claimant_date_of_death__gte=F("claimant_date_of_birth")),
+                name="claim_death_after_birth",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="claim_version_positive"),
+        ]
+        indexes = [
+            models.Index(fields=["stage"], name="claim_stage"),
+            models.Index(fields=["status", "stage"], name="claim_status_stage"),
+            models.Index(fields=["incident_date"], name="claim_incident_date"),
+            models.Index(fields=["incident_date_from"], name="claim_incident_from"),
+            models.Index(fields=["notified_on"], name="claim_notified_on"),
+            models.Index(fields=["claimant_nhs_number"], name="claim_nhs_number"),
+            models.Index(fields=["claimant_name"], name="claim_claimant_name"),
+            models.Index(fields=["external_ref"], name="claim_external_ref"),
+            models.Index(fields=["created_at"], name="claim_created_at"),
+            models.Index(
+                fields=["created_at"], condition=Q(needs_triage=True), name="claim_triage_queue"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def claimant_nhs_number_display(self) -> str:
+        return nhs_number_display(self.claimant_nhs_number) if self.claimant_nhs_number else ""
+
+
+class ClaimClinician(models.Model):
+    """A clinician involved in a claim; `position` keeps the order the sender gave (routing
+    orders segments by clinician)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="claim_clinicians")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="claim_clinicians")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["claim", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "member"], name="claim_clinician_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}: {self.member_id}"
+
+
+class ClaimHandling(models.Model):
+    """An organisation that handles some part of a claim. The portal shows a claim to exactly
+    these organisations (domain.md §4: visible to every organisation handling a segment)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="handlings")
+    organisation = models.ForeignKey(
+        HandlerOrganisation, on_delete=models.PROTECT, related_name="handlings"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "organisation"], name="claim_handling_once"),
+        ]
+        indexes = [models.Index(fields=["organisation", "claim"], name="claim_handling_by_org")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} handled by {self.organisation_id}"
+
+
+class ClaimReferenceCounter(models.Model):
+    """The last number used for each year's `CL-YYYY-NNNNNN` references; a row lock hands out
+    a block of numbers at once so bulk imports take one round trip, not one per claim."""
+
+    year = models.PositiveIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"

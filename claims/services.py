@@ -1,0 +1,160 @@
+"""Writes to claims. Each public function is one transaction that writes its own audit rows."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.services import Actor, audit_diff, audit_record, audit_snapshot
+from claims.models import Claim, ClaimClinician, ClaimReferenceCounter
+from members.models import Member
+from members.validators import nhs_number_normalise
+
+REFERENCE_PREFIX = "CL"
+
+
+class StaleVersion(Exception):
+    """The caller edited an older version of the claim than the one stored (optimistic lock)."""
+
+    def __init__(self, *, expected: int, current: int) -> None:
+        super().__init__(f"Claim changed meanwhile: you had version {expected}, it is {current}.")
+        self.expected = expected
+        self.current = current
+
+
+def claim_reference_format(*, year: int, number: int) -> str:
+    return f"{REFERENCE_PREFIX}-{year}-{number:06d}"
+
+
+def claim_references_allocate(*, count: int, year: int | None = None) -> list[str]:
+    """Hand out `count` consecutive references for `year` with one locked row update."""
+    if count <= 0:
+        return []
+    year = year or timezone.localdate().year
+    with transaction.atomic():
+        ClaimReferenceCounter.objects.get_or_create(year=year)
+        counter = ClaimReferenceCounter.objects.select_for_update().get(year=year)
+        first = counter.last_number + 1
+        counter.last_number = F("last_number") + count
+        counter.save(update_fields=["last_number"])
+    return [claim_reference_format(year=year, number=n) for n in range(first, first + count)]
+
+
+def _claimant_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    cleaned = dict(fields)
+    if cleaned.get("claimant_nhs_number"):
+        cleaned["claimant_nhs_number"] = nhs_number_normalise(cleaned["claimant_nhs_number"])
+    return cleaned
+
+
+@transaction.atomic
+def claim_create(
+    *,
+    actor: Actor,
+    clinicians: Sequence[Member] = (),
+    actor_label: str = "",
+    **fields: Any,
+) -> Claim:
+    """Create one claim with its clinicians, validated against the model's rules, audited."""
+    claim = Claim(**_claimant_fields(fields))
+    claim.reference = claim_references_allocate(count=1)[0]
+    claim.full_clean(exclude=["reference"])
+    claim.save()
+    ClaimClinician.objects.bulk_create(
+        ClaimClinician(claim=claim, member=member, position=position)
+        for position, member in enumerate(clinicians)
+    )
+    audit_record(
+        actor=actor,
+        actor_label=actor_label,
+        action="claim.create",
+        subject=claim,
+        after={**audit_snapshot(claim), "clinicians": [m.key for m in clinicians]},
+    )
+    return claim
+
+
+# Fields a person may change through claim_update; routing results and the reference are not.
+CLAIM_EDITABLE_FIELDS = frozenset(
+    {
+        "external_ref",
+        "matter_type",
+        "claimant_name",
+        "claimant_date_of_birth",
+        "claimant_nhs_number",
+        "claimant_date_of_death",
+        "claimant_lacks_capacity",
+        "practice",
+        "practice_id",
+        "care_setting",
+        "activity",
+        "coronavirus_response",
+        "other_indemnity",
+        "provider_cnst_member",
+        "incident_date",
+        "incident_date_from",
+        "incident_date_to",
+        "date_of_knowledge",
+        "notified_on",
+        "stage",
+        "status",
+        "outcome",
+        "records_requested_on",
+        "letter_of_notification_on",
+        "letter_of_claim_on",
+        "claim_form_issued_on",
+        "particulars_served_on",
+        "acknowledgment_of_service_on",
+        "defence_extended_to",
+        "records_disclosed_on",
+        "letter_of_notification_acknowledged_on",
+        "letter_of_claim_acknowledged_on",
+        "letter_of_response_sent_on",
+        "claim_form_served_on",
+        "defence_filed_on",
+        "description",
+    }
+)
+
+
+@transaction.atomic
+def claim_update(
+    *,
+    claim: Claim,
+    actor: Actor,
+    expected_version: int | None,
+    reason: str = "",
+    **changes: Any,
+) -> Claim:
+    """Change a claim's editable fields under an optimistic lock.
+
+    The row is locked and its version compared inside the transaction, so two people saving at
+    once cannot both win: the second gets StaleVersion and nothing changes.
+    """
+    unknown = set(changes) - CLAIM_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersion(expected=expected_version, current=locked.version)
+    before = audit_snapshot(locked)
+    for name, value in _claimant_fields(changes).items():
+        setattr(locked, name, value)
+    locked.full_clean(exclude=["reference"])
+    locked.version += 1
+    locked.save()
+    after = audit_snapshot(locked)
+    changed_before, changed_after = audit_diff(before, after)
+    changed_before.pop("updated_at", None)
+    changed_after.pop("updated_at", None)
+    audit_record(
+        actor=actor,
+        action="claim.update",
+        subject=locked,
+        before=changed_before,
+        after=changed_after,
+        reason=reason,
+    )
+    return locked

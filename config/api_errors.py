@@ -1,0 +1,67 @@
+"""The API's one error shape (design.md §3):
+{"errors": [{"row": n?, "field": "...", "code": "...", "message": "..."}]}.
+
+`field` is null for an error about the request as a whole; `row` appears only for bulk imports.
+"""
+
+from typing import Any
+
+from django.http import JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def api_error(code: str, message: str, *, field: str | None = None, row: int | None = None) -> dict:
+    error: dict[str, Any] = {"field": field, "code": code, "message": message}
+    if row is not None:
+        error = {"row": row, **error}
+    return error
+
+
+def _flatten(detail: Any, field: str | None = None) -> list[dict]:
+    """DRF nests validation errors by field (and by list index for many=True); flatten them into
+    one list of errors, each naming the dotted path of the field it is about."""
+    if isinstance(detail, dict):
+        errors = []
+        for key, value in detail.items():
+            name = None if key in ("non_field_errors", "detail") else str(key)
+            path = ".".join(part for part in (field, name) if part) or None
+            errors.extend(_flatten(value, path))
+        return errors
+    if isinstance(detail, list):
+        errors = []
+        for index, item in enumerate(detail):
+            if isinstance(item, dict | list):
+                errors.extend(_flatten(item, f"{field}[{index}]" if field else f"[{index}]"))
+            else:
+                errors.extend(_flatten(item, field))
+        return errors
+    code = getattr(detail, "code", None) or "invalid"
+    return [api_error(str(code), str(detail), field=field)]
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.APIException):
+        if isinstance(exc, exceptions.ValidationError):
+            errors = _flatten(exc.detail)
+        else:
+            code = exc.get_codes()
+            errors = [
+                api_error(code if isinstance(code, str) else exc.default_code, str(exc.detail))
+            ]
+    else:
+        errors = [api_error("error", str(response.data))]
+    response.data = {"errors": errors}
+    return response
+
+
+def api_not_found(request, *args, **kwargs) -> JsonResponse:
+    """Unknown URLs under /api/ answer in the API's error shape, not with an HTML page."""
+    return JsonResponse(
+        {"errors": [api_error("not_found", "No such API endpoint or object.")]},
+        status=status.HTTP_404_NOT_FOUND,
+    )

@@ -1,0 +1,57 @@
+"""Personas and test-wide switches. Django imports stay inside fixtures so that the pure-logic
+tests (routing, deadline arithmetic) also run with `-p no:django`."""
+
+import pytest
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(autouse=True)
+def _celery_eager_unless_broker_test(request):
+    """Most tests run tasks in-process; tests marked `broker` use the real Redis and a worker."""
+    if not request.config.pluginmanager.has_plugin("django"):
+        yield
+        return
+    from config.celery import app as celery_app
+
+    eager = request.node.get_closest_marker("broker") is None
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = eager
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+def _persona(username: str, role: str, organisation: str, *, staff: bool):
+    from handlers.models import HandlerOrganisation
+    from tests.factories import HandlerFactory, UserFactory
+
+    user = UserFactory(username=username, is_staff=staff)
+    HandlerFactory(
+        user=user, role=role, organisation=HandlerOrganisation.objects.get(code=organisation)
+    )
+    return user
+
+
+@pytest.fixture
+def caseworker(db):
+    return _persona("caseworker", "caseworker", "NHSR", staff=True)
+
+
+@pytest.fixture
+def auditor(db):
+    return _persona("auditor", "auditor", "NHSR", staff=True)
+
+
+@pytest.fixture
+def mps_handler(db):
+    return _persona("mps_handler", "handler", "MPS", staff=False)
+
+
+@pytest.fixture
+def mdu_handler(db):
+    return _persona("mdu_handler", "handler", "MDU", staff=False)
+
+
+@pytest.fixture
+def importer(db):
+    return _persona("importer", "importer", "MPS", staff=False)
