@@ -24,11 +24,16 @@ def _jsonable(value: Any) -> Any:
 
 
 def audit_snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """The audited state of an object: concrete field values (foreign keys as ids), JSON-safe."""
+    """The audited state of an object: concrete field values (foreign keys as ids), JSON-safe.
+    Bookkeeping that changes on every save (`auto_now` stamps) is left out: it is in `at`."""
     names = (
         list(fields)
         if fields is not None
-        else [f.attname for f in instance._meta.concrete_fields if f.name != "id"]
+        else [
+            f.attname
+            for f in instance._meta.concrete_fields
+            if f.name != "id" and not getattr(f, "auto_now", False)
+        ]
     )
     return {name: _jsonable(getattr(instance, name)) for name in names}
 

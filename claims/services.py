@@ -147,8 +147,6 @@ def claim_update(
     locked.save()
     after = audit_snapshot(locked)
     changed_before, changed_after = audit_diff(before, after)
-    changed_before.pop("updated_at", None)
-    changed_after.pop("updated_at", None)
     audit_record(
         actor=actor,
         action="claim.update",

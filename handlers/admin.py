@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 from django.db import transaction
+from rest_framework.authtoken.admin import TokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 
 from audit.services import audit_diff, audit_record, audit_snapshot
 from handlers.models import Handler, HandlerOrganisation
@@ -86,3 +89,19 @@ class AccountAdmin(CaseworkerAdmin, UserAdmin):
 
 admin.site.unregister(get_user_model())
 admin.site.register(get_user_model(), AccountAdmin)
+
+
+class ApiTokenAdmin(CaseworkerAdmin, TokenAdmin):
+    """API tokens are credentials: caseworkers manage them, and not even auditors read them."""
+
+    def has_module_permission(self, request):
+        return is_caseworker(request.user)
+
+    def has_view_permission(self, request, obj=None):
+        return is_caseworker(request.user)
+
+
+admin.site.unregister(TokenProxy)
+admin.site.register(TokenProxy, ApiTokenAdmin)
+# Access is by role (handlers.Handler), not by Django groups.
+admin.site.unregister(Group)

@@ -1,0 +1,97 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from audit.models import AuditEvent
+from audit.selectors import audit_events_for
+from claims.models import Claim
+from claims.services import StaleVersion, claim_create, claim_references_allocate, claim_update
+from tests.factories import ClaimFactory, MemberFactory, PracticeFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_references_are_consecutive_and_formatted_cl_year_six_digits():
+    first = claim_references_allocate(count=3, year=2024)
+    second = claim_references_allocate(count=2, year=2024)
+    assert first == ["CL-2024-000001", "CL-2024-000002", "CL-2024-000003"]
+    assert second == ["CL-2024-000004", "CL-2024-000005"]
+
+
+def test_each_year_numbers_its_references_from_one():
+    claim_references_allocate(count=5, year=2024)
+    assert claim_references_allocate(count=1, year=2025) == ["CL-2025-000001"]
+
+
+def test_creating_a_claim_gives_it_a_reference_its_clinicians_and_an_audit_row(caseworker):
+    gp = MemberFactory()
+    claim = claim_create(
+        actor=caseworker,
+        clinicians=[gp],
+        matter_type="claim",
+        claimant_name="Ada Lovelace",
+        claimant_nhs_number="943 476 5919",
+        practice=PracticeFactory(),
+        care_setting="general_practice",
+        activity="nhs_primary_medical_services",
+        incident_date=datetime.date(2018, 11, 12),
+    )
+    assert claim.reference.startswith(f"CL-{datetime.date.today().year}-")
+    assert claim.claimant_nhs_number == "9434765919"
+    assert list(claim.clinicians.all()) == [gp]
+    event = audit_events_for(subject=claim).get()
+    assert (event.actor, event.action) == (caseworker, "claim.create")
+    assert event.after["clinicians"] == [gp.key]
+
+
+def test_a_claim_with_an_invalid_nhs_number_is_refused_and_nothing_is_written(caseworker):
+    with pytest.raises(ValidationError) as error:
+        claim_create(
+            actor=caseworker,
+            matter_type="claim",
+            claimant_name="Bad Number",
+            claimant_nhs_number="1234567890",
+            care_setting="general_practice",
+            activity="nhs_primary_medical_services",
+        )
+    assert "claimant_nhs_number" in error.value.message_dict
+    assert not Claim.objects.exists()
+    assert not AuditEvent.objects.exists()
+
+
+def test_update_bumps_the_version_and_audits_only_what_changed(caseworker):
+    claim = ClaimFactory(stage="letter_of_claim")
+    updated = claim_update(
+        claim=claim, actor=caseworker, expected_version=1, stage="investigation", reason="Triage"
+    )
+    assert updated.version == 2
+    event = audit_events_for(subject=claim).get()
+    assert event.before == {"stage": "letter_of_claim", "version": 1}
+    assert event.after == {"stage": "investigation", "version": 2}
+    assert event.reason == "Triage"
+
+
+def test_update_against_a_stale_version_changes_nothing(caseworker):
+    claim = ClaimFactory(stage="letter_of_claim")
+    claim_update(claim=claim, actor=caseworker, expected_version=1, stage="investigation")
+    with pytest.raises(StaleVersion) as stale:
+        claim_update(claim=claim, actor=caseworker, expected_version=1, stage="negotiation")
+    assert (stale.value.expected, stale.value.current) == (1, 2)
+    claim.refresh_from_db()
+    assert (claim.stage, claim.version) == ("investigation", 2)
+    assert audit_events_for(subject=claim).count() == 1
+
+
+def test_update_refuses_fields_that_are_not_editable(caseworker):
+    claim = ClaimFactory()
+    with pytest.raises(ValueError, match="reference"):
+        claim_update(claim=claim, actor=caseworker, expected_version=1, reference="CL-1-000001")
+
+
+def test_closing_without_an_outcome_is_refused(caseworker):
+    claim = ClaimFactory()
+    with pytest.raises(ValidationError):
+        claim_update(claim=claim, actor=caseworker, expected_version=1, status="closed")
+    claim.refresh_from_db()
+    assert claim.status == "open"

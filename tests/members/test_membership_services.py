@@ -1,0 +1,57 @@
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from audit.selectors import audit_events_for
+from members.models import DefenceOrganisation, Membership
+from members.services import membership_create
+from tests.factories import MemberFactory, MembershipFactory
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+def test_membership_create_audits_the_new_period(caseworker):
+    member = MemberFactory()
+    mps = DefenceOrganisation.objects.get(code="MPS")
+    membership = membership_create(
+        actor=caseworker, member=member, organisation=mps, start_date=D(2010, 1, 1)
+    )
+    assert audit_events_for(subject=membership).get().after["start_date"] == "2010-01-01"
+
+
+def test_an_overlapping_membership_is_refused_with_a_clear_message(caseworker):
+    existing = MembershipFactory(start_date=D(2010, 1, 1), end_date=D(2015, 12, 31))
+    with pytest.raises(ValidationError) as error:
+        membership_create(
+            actor=caseworker,
+            member=existing.member,
+            organisation=existing.organisation,
+            start_date=D(2015, 6, 1),
+        )
+    assert error.value.code == "overlapping_membership"
+    assert existing.member.key in error.value.message
+    assert Membership.objects.count() == 1
+
+
+def test_the_day_after_a_membership_ends_a_new_one_may_start(caseworker):
+    existing = MembershipFactory(start_date=D(2010, 1, 1), end_date=D(2015, 12, 31))
+    membership_create(
+        actor=caseworker,
+        member=existing.member,
+        organisation=existing.organisation,
+        start_date=D(2016, 1, 1),
+    )
+    assert Membership.objects.count() == 2
+
+
+def test_a_membership_ending_before_it_starts_is_refused(caseworker):
+    with pytest.raises(ValidationError):
+        membership_create(
+            actor=caseworker,
+            member=MemberFactory(),
+            organisation=DefenceOrganisation.objects.get(code="MDU"),
+            start_date=D(2016, 1, 2),
+            end_date=D(2016, 1, 1),
+        )

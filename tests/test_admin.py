@@ -1,0 +1,120 @@
+"""The admin as each role: caseworkers do everything, auditors only look, MDO handlers never
+get in (design.md §2)."""
+
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+from rest_framework.authtoken.models import TokenProxy
+
+from claims.models import Claim
+from tests.factories import ClaimFactory
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_MODELS = [model for model in admin.site._registry]
+
+
+def changelist(model) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS, ids=lambda m: m._meta.label)
+def test_caseworker_opens_every_changelist(client, caseworker, model):
+    client.force_login(caseworker)
+    assert client.get(changelist(model)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "model",
+    [m for m in ADMIN_MODELS if m is not TokenProxy],
+    ids=lambda m: m._meta.label,
+)
+def test_auditor_opens_every_changelist_but_api_tokens(client, auditor, model):
+    client.force_login(auditor)
+    assert client.get(changelist(model)).status_code == 200
+
+
+def test_auditor_cannot_read_api_tokens(client, auditor):
+    client.force_login(auditor)
+    assert client.get(changelist(TokenProxy)).status_code == 403
+
+
+@pytest.mark.parametrize("model", ADMIN_MODELS, ids=lambda m: m._meta.label)
+def test_mdo_handler_is_sent_to_the_login_page_from_every_changelist(client, mps_handler, model):
+    client.force_login(mps_handler)
+    response = client.get(changelist(model))
+    assert response.status_code == 302
+    assert response.url.startswith("/admin/login/")
+
+
+def test_caseworker_sees_demo_claims_in_the_claim_list(client, caseworker):
+    claim = ClaimFactory(claimant_name="Grace Hopper")
+    client.force_login(caseworker)
+    page = client.get(changelist(Claim)).content.decode()
+    assert claim.reference in page
+    assert "Grace Hopper" in page
+
+
+def test_search_by_nhs_number_with_or_without_spaces(client, caseworker):
+    claim = ClaimFactory(claimant_nhs_number="9434765919")
+    other = ClaimFactory()
+    client.force_login(caseworker)
+    for query in ("9434765919", "943 476 5919"):
+        page = client.get(changelist(Claim), {"q": query}).content.decode()
+        assert claim.reference in page
+        assert other.reference not in page
+
+
+def test_auditor_sees_a_claim_read_only_and_cannot_change_it(client, auditor):
+    claim = ClaimFactory(stage="letter_of_claim")
+    client.force_login(auditor)
+    url = reverse("admin:claims_claim_change", args=[claim.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert b'name="stage"' not in page.content
+    response = client.post(url, {"stage": "settled"})
+    assert response.status_code == 403
+    claim.refresh_from_db()
+    assert claim.stage == "letter_of_claim"
+
+
+def test_auditor_cannot_add_or_delete(client, auditor):
+    claim = ClaimFactory()
+    client.force_login(auditor)
+    assert client.get(reverse("admin:claims_claim_add")).status_code == 403
+    assert client.post(reverse("admin:claims_claim_delete", args=[claim.pk])).status_code == 403
+    assert Claim.objects.filter(pk=claim.pk).exists()
+
+
+def test_caseworker_edit_in_the_admin_bumps_the_version_and_is_audited(client, caseworker):
+    from audit.selectors import audit_events_for
+
+    practice = ClaimFactory().practice
+    client.force_login(caseworker)
+    claim = ClaimFactory(practice=practice, description="old")
+    url = reverse("admin:claims_claim_change", args=[claim.pk])
+    form = client.get(url).context["adminform"].form
+    data = {
+        name: ("" if value is None else value)
+        for name, value in form.initial.items()
+        if name in form.fields
+    }
+    data.update({"description": "new", "practice": practice.pk})
+    for prefix in ("claim_clinicians", "handlings"):
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    data = {k: v for k, v in data.items() if v is not False}
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    claim.refresh_from_db()
+    assert (claim.description, claim.version) == ("new", 2)
+    event = audit_events_for(subject=claim).get()
+    assert event.actor == caseworker
+    assert event.after == {"description": "new", "version": 2}
+
+
+def test_audit_trail_is_read_only_even_for_caseworkers(client, caseworker):
+    from audit.models import AuditEvent
+
+    client.force_login(caseworker)
+    assert client.get(reverse("admin:audit_auditevent_add")).status_code == 403
+    assert AuditEvent.objects.count() == 0
