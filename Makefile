@@ -44,7 +44,7 @@ bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 worker: $(STAMP)
-	$(VENV)/bin/celery -A config worker --loglevel=info
+	$(VENV)/bin/celery -A config worker -Q default,bulk,notifications --loglevel=info
 
 beat: $(STAMP)
 	$(VENV)/bin/celery -A config beat --loglevel=info

@@ -1,8 +1,17 @@
 from django.contrib import admin
+from django.utils.html import format_html_join
 
-from claims.models import Claim, ClaimClinician, ClaimHandling
+from claims.models import (
+    Claim,
+    ClaimClinician,
+    ClaimHandling,
+    ClaimSegment,
+    RoutingDecision,
+    RoutingJob,
+)
 from claims.services import claim_references_allocate
 from handlers.admin import CaseworkerAdmin
+from schemes.models import Scheme
 
 
 class ClaimClinicianInline(admin.TabularInline):
@@ -21,13 +30,61 @@ class ClaimHandlingInline(admin.TabularInline):
         return False
 
 
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ClaimSegmentInline(ReadOnlyInline):
+    model = ClaimSegment
+    fields = ["position", "clinician", "start_date", "end_date", "scheme", "handler"]
+    readonly_fields = fields
+    verbose_name_plural = "Routing segments (current decision)"
+
+
+class RoutingDecisionInline(ReadOnlyInline):
+    model = RoutingDecision
+    fields = ["decided_at", "decision_date", "schemes", "lead_handler", "cause", "reasons_text"]
+    readonly_fields = fields
+    verbose_name_plural = "Routing history (why the claim is where it is)"
+
+    @admin.display(description="Reasons")
+    def reasons_text(self, decision):
+        return format_html_join(
+            "", "<div>{}</div>", ((reason,) for reason in decision.outcome.get("reasons", []))
+        )
+
+
+class SchemeFilter(admin.SimpleListFilter):
+    """Matches any segment of the current decision (design.md §3.3), through an indexed table."""
+
+    title = "scheme"
+    parameter_name = "scheme"
+
+    def lookups(self, request, model_admin):
+        return [(code, code) for code in Scheme.objects.values_list("code", flat=True)]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(
+                pk__in=ClaimSegment.objects.filter(scheme=self.value()).values("claim_id")
+            )
+        return queryset
+
+
 @admin.register(Claim)
 class ClaimAdmin(CaseworkerAdmin):
     list_display = [
         "reference",
         "claimant_name",
         "practice",
-        "scheme",
+        "schemes",
         "lead_handler",
         "stage",
         "status",
@@ -35,7 +92,7 @@ class ClaimAdmin(CaseworkerAdmin):
         "notified_on",
     ]
     list_filter = [
-        "scheme",
+        SchemeFilter,
         "lead_handler",
         "stage",
         "status",
@@ -57,14 +114,20 @@ class ClaimAdmin(CaseworkerAdmin):
     autocomplete_fields = ["practice", "source_organisation", "assigned_to"]
     readonly_fields = [
         "reference",
-        "scheme",
+        "schemes",
         "lead_handler",
+        "flags",
         "needs_triage",
         "version",
         "created_at",
         "updated_at",
     ]
-    inlines = [ClaimClinicianInline, ClaimHandlingInline]
+    inlines = [
+        ClaimClinicianInline,
+        ClaimSegmentInline,
+        RoutingDecisionInline,
+        ClaimHandlingInline,
+    ]
 
     def get_search_results(self, request, queryset, search_term):
         # People type NHS numbers with spaces (943 476 5919); the column holds bare digits.
@@ -79,3 +142,21 @@ class ClaimAdmin(CaseworkerAdmin):
         else:
             obj.reference = claim_references_allocate(count=1)[0]
         super().save_model(request, obj, form, change)
+
+
+@admin.register(RoutingJob)
+class RoutingJobAdmin(CaseworkerAdmin):
+    list_display = ["pk", "kind", "agreement", "decision_date", "status", "progress", "moved"]
+    list_filter = ["kind", "status"]
+    list_select_related = ["agreement__organisation", "created_by"]
+    readonly_fields = [f.name for f in RoutingJob._meta.fields]
+
+    @admin.display(description="Rows done")
+    def progress(self, job):
+        return f"{job.rows_done} of {job.rows_total}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

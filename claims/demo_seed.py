@@ -23,6 +23,8 @@ from claims.models import (
     Stage,
     Status,
 )
+from claims.routing_services import BATCH_SIZE as ROUTING_BATCH
+from claims.routing_services import claims_route
 from claims.services import claim_references_allocate
 from handlers.models import Handler, HandlerOrganisation
 from handlers.services import account_create
@@ -392,6 +394,13 @@ def _seed_claims(count: int, people, summary: SeedSummary) -> None:
                 changes=((claim, None, audit_snapshot(claim)) for claim in claims),
                 reason="Demo data",
             )
+            for first in range(0, len(claims), ROUTING_BATCH):
+                claims_route(
+                    claim_ids=[claim.pk for claim in claims[first : first + ROUTING_BATCH]],
+                    actor=None,
+                    actor_label="seed_demo",
+                    cause="Claim recorded",
+                )
         summary.claims += len(claims)
 
 

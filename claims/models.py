@@ -157,10 +157,16 @@ class Claim(models.Model):
 
     description = models.TextField(blank=True)
 
-    # Current routing, kept on the claim so lists filter by indexed columns; the decision history
-    # with its reasons belongs to the routing feature.
-    scheme = models.CharField(max_length=32, blank=True, db_index=True)
+    # Current routing, kept on the claim so lists filter by indexed columns; segments and the
+    # decision history with its reasons are in ClaimSegment and RoutingDecision.
+    schemes = models.CharField(
+        max_length=100, blank=True, db_index=True, help_text="Sorted scheme codes, comma-joined."
+    )
     lead_handler = models.CharField(max_length=16, blank=True, db_index=True)
+    handlers = models.CharField(
+        max_length=100, blank=True, help_text="Sorted handler codes of all segments, comma-joined."
+    )
+    flags = models.CharField(max_length=100, blank=True, help_text="Routing flags, comma-joined.")
     needs_triage = models.BooleanField(
         default=False, help_text="UNDETERMINED or MANUAL_REVIEW: in the caseworkers' triage queue."
     )
@@ -288,3 +294,113 @@ class ClaimReferenceCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.year}: {self.last_number}"
+
+
+class ClaimSegment(models.Model):
+    """One segment of the claim's current routing decision (domain.md §4): a clinician (or none)
+    over a stretch of the incident, with its scheme and handler. Replaced on every re-route;
+    the history is in RoutingDecision."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="segments")
+    clinician = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="claim_segments"
+    )
+    position = models.PositiveSmallIntegerField()
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    scheme = models.CharField(max_length=32)
+    # An organisation code, PROVIDER, or blank for nobody.
+    handler = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["claim", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "position"], name="claim_segment_position"),
+        ]
+        indexes = [
+            models.Index(fields=["scheme", "claim"], name="claim_segment_scheme"),
+            models.Index(fields=["handler", "claim"], name="claim_segment_handler"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id}#{self.position} {self.scheme} {self.handler or '-'}"
+
+
+class RoutingDecision(models.Model):
+    """A routing decision as it was taken: the facts read, the outcome, the reasons, the rule
+    version and decision date, who or what decided, and what it replaced. A row is written when a
+    claim is first routed and whenever its outcome changes (a move)."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="routing_decisions")
+    decided_at = models.DateTimeField(auto_now_add=True)
+    decision_date = models.DateField()
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="routing_decisions",
+    )
+    decided_by_label = models.CharField(max_length=150, blank=True)
+    cause = models.CharField(max_length=200, help_text="Why the claim was (re-)routed.")
+    rule_version = models.CharField(max_length=32)
+    facts = models.JSONField()
+    outcome = models.JSONField()
+    previous = models.JSONField(
+        null=True, blank=True, help_text="Schemes, lead handler and handlers before this decision."
+    )
+    schemes = models.CharField(max_length=100)
+    lead_handler = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        indexes = [models.Index(fields=["claim", "decided_at"], name="routing_decision_claim")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.schemes} -> {self.lead_handler or 'nobody'}"
+
+
+class RoutingJob(models.Model):
+    """A re-route running as a Celery task (an agreement applied, a handover falling due), with
+    progress a client can poll."""
+
+    class Kind(models.TextChoices):
+        AGREEMENT = "agreement", "Agreement applied"
+        HANDOVER = "handover", "Daily handover re-route"
+
+    class JobStatus(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    agreement = models.ForeignKey(
+        "schemes.ElsAgreement",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="routing_jobs",
+    )
+    decision_date = models.DateField()
+    status = models.CharField(max_length=8, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="routing_jobs",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "decision_date"], name="routing_job_kind_date")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.decision_date} ({self.status})"

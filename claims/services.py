@@ -8,7 +8,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import Actor, audit_diff, audit_record, audit_snapshot
-from claims.models import Claim, ClaimClinician, ClaimReferenceCounter
+from claims.models import ROUTING_FACT_FIELDS, Claim, ClaimClinician, ClaimReferenceCounter
+from claims.routing_services import claims_route
 from members.models import Member
 from members.validators import nhs_number_normalise
 
@@ -73,6 +74,8 @@ def claim_create(
         subject=claim,
         after={**audit_snapshot(claim), "clinicians": [m.key for m in clinicians]},
     )
+    claims_route(claim_ids=[claim.pk], actor=actor, actor_label=actor_label, cause="Claim recorded")
+    claim.refresh_from_db()
     return claim
 
 
@@ -155,4 +158,12 @@ def claim_update(
         after=changed_after,
         reason=reason,
     )
+    facts_changed = sorted(set(changed_after) & set(ROUTING_FACT_FIELDS))
+    if facts_changed:
+        claims_route(
+            claim_ids=[locked.pk],
+            actor=actor,
+            cause=f"Facts changed: {', '.join(facts_changed)}",
+        )
+        locked.refresh_from_db()
     return locked

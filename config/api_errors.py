@@ -25,8 +25,11 @@ def _flatten(detail: Any, field: str | None = None) -> list[dict]:
     if isinstance(detail, dict):
         errors = []
         for key, value in detail.items():
-            name = None if key in ("non_field_errors", "detail") else str(key)
-            path = ".".join(part for part in (field, name) if part) or None
+            if isinstance(key, int):  # a list item's errors, keyed by its index
+                path = f"{field}[{key}]" if field else f"[{key}]"
+            else:
+                name = None if key in ("non_field_errors", "detail") else str(key)
+                path = ".".join(part for part in (field, name) if part) or None
             errors.extend(_flatten(value, path))
         return errors
     if isinstance(detail, list):

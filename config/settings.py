@@ -5,6 +5,7 @@ With no DATABASE_URL the demo runs on a SQLite file; with no CELERY_BROKER_URL C
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_database, env_email, env_int, env_list, env_str
@@ -152,6 +153,19 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60 if CELERY_TASK_TIME_LI
 # task so that a slow task is never run twice at once.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Bulk work (imports, re-routes) and notifications each have their own queue so that a large
+# import never delays a reminder; workers are started with -Q default,bulk,notifications (or a
+# subset, to dedicate workers).
+CELERY_TASK_ROUTES = {
+    "claims.tasks.routing_job_run_task": {"queue": "bulk"},
+    "claims.tasks.handovers_reroute_task": {"queue": "bulk"},
+}
+CELERY_BEAT_SCHEDULE = {
+    "handovers-reroute-daily": {
+        "task": "claims.tasks.handovers_reroute_task",
+        "schedule": crontab(hour=0, minute=30),
+    },
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 REST_FRAMEWORK = {

@@ -13,6 +13,7 @@ admin.site.index_title = "Caseworkers' workbench"
 api_v1 = [
     path("", ApiRoot.as_view(), name="api-root"),
     path("auth/token/", TokenObtain.as_view(), name="api-token"),
+    path("", include("claims.api.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from claims.api.agreements import (
+    AgreementApply,
+    AgreementDetail,
+    AgreementList,
+    AgreementPreview,
+    RoutingJobDetail,
+)
+from claims.api.routing import RoutingPreview
+
+urlpatterns = [
+    path("routing/preview/", RoutingPreview.as_view(), name="api-routing-preview"),
+    path("routing/jobs/<int:pk>/", RoutingJobDetail.as_view(), name="api-routing-job"),
+    path("agreements/", AgreementList.as_view(), name="api-agreements"),
+    path("agreements/<int:pk>/", AgreementDetail.as_view(), name="api-agreement"),
+    path("agreements/<int:pk>/preview/", AgreementPreview.as_view(), name="api-agreement-preview"),
+    path("agreements/<int:pk>/apply/", AgreementApply.as_view(), name="api-agreement-apply"),
+]

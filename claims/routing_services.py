@@ -1,0 +1,432 @@
+"""Routing stored claims: facts from the database, the pure decision of schemes.routing, and the
+writes that follow (current routing on the claim, its segments, who handles it, the decision
+history, the audit trail). Everything here works on batches with a fixed number of queries per
+batch, so re-routing 100,000 claims is a few hundred queries, not a few hundred thousand."""
+
+import dataclasses
+import datetime
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from audit.services import Actor, audit_record_many
+from claims.models import (
+    Activity,
+    CareSetting,
+    Claim,
+    ClaimHandling,
+    ClaimSegment,
+    RoutingDecision,
+    Status,
+)
+from handlers.models import HandlerOrganisation
+from schemes import routing
+from schemes.selectors import CoverBook, agreements_as_facts, cover_book_for
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 2000
+# Boundaries where domain.md §4 step 3 splits a range; a clinician's MDOs are looked up on each.
+_SPLIT_BOUNDARIES = (routing.NHS_PRIMARY_CARE_START, routing.CNST_START)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a claim sits: what a move changes, and what the portal's visibility follows."""
+
+    schemes: str
+    lead_handler: str
+    handlers: str
+    flags: str
+
+    @classmethod
+    def of_claim(cls, claim: Claim) -> "Placement":
+        return cls(claim.schemes, claim.lead_handler, claim.handlers, claim.flags)
+
+    @classmethod
+    def of_decision(cls, decision: routing.Decision) -> "Placement":
+        return cls(
+            ",".join(decision.schemes),
+            decision.lead_handler or "",
+            ",".join(decision.handlers),
+            ",".join(decision.flags),
+        )
+
+    def as_dict(self) -> dict:
+        return {
+            "schemes": [s for s in self.schemes.split(",") if s],
+            "lead_handler": self.lead_handler or None,
+            "handlers": [h for h in self.handlers.split(",") if h],
+            "flags": [f for f in self.flags.split(",") if f],
+        }
+
+
+@dataclass(frozen=True)
+class Move:
+    claim_id: int
+    reference: str
+    before: Placement
+    after: Placement
+
+
+@dataclass
+class RouteOutcome:
+    routed: int = 0
+    moves: list[Move] = dataclasses.field(default_factory=list)
+
+
+def _segment_start_dates(claim: Claim) -> list[datetime.date]:
+    if claim.incident_date is not None:
+        return [claim.incident_date]
+    if claim.incident_date_from is None:
+        return []
+    dates = [claim.incident_date_from]
+    dates += [
+        boundary
+        for boundary in _SPLIT_BOUNDARIES
+        if claim.incident_date_from < boundary <= claim.incident_date_to
+    ]
+    return dates
+
+
+def claim_facts(
+    claim: Claim, *, book: CoverBook, decision_date: datetime.date
+) -> routing.ClaimFacts:
+    """The facts of domain.md §4 for a stored claim (its clinicians prefetched)."""
+    starts = _segment_start_dates(claim)
+    clinicians = []
+    for link in claim.claim_clinicians.all():
+        member = link.member
+        on_each = tuple((day, *book.mdos_on(member.pk, day, claim.practice_id)) for day in starts)
+        own, employer = (on_each[0][1], on_each[0][2]) if on_each else (None, None)
+        clinicians.append(
+            routing.ClinicianFacts(
+                role=member.role,
+                mdo_at_incident=own,
+                employer_mdo_at_incident=employer,
+                current_mdo=book.own_mdo_on(member.pk, decision_date),
+                mdos_on=on_each,
+            )
+        )
+    return routing.ClaimFacts(
+        matter_type=claim.matter_type,
+        care_setting=claim.care_setting,
+        activity=claim.activity,
+        decision_date=decision_date,
+        incident_date=claim.incident_date,
+        incident_date_from=claim.incident_date_from,
+        incident_date_to=claim.incident_date_to,
+        coronavirus_response=claim.coronavirus_response,
+        other_indemnity=claim.other_indemnity,
+        provider_cnst_member=claim.provider_cnst_member,
+        clinicians=tuple(clinicians),
+    )
+
+
+def _jsonable(value):
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def facts_snapshot(facts: routing.ClaimFacts) -> dict:
+    return _jsonable(dataclasses.asdict(facts))
+
+
+def _claims_for_routing(ids: Iterable[int]) -> QuerySet[Claim]:
+    return Claim.objects.filter(pk__in=list(ids)).prefetch_related("claim_clinicians__member")
+
+
+def _write(
+    *,
+    decided: list[tuple[Claim, routing.ClaimFacts, routing.Decision]],
+    record_all: bool,
+    actor: Actor,
+    actor_label: str,
+    cause: str,
+    decision_date: datetime.date,
+) -> RouteOutcome:
+    outcome = RouteOutcome(routed=len(decided))
+    changed: list[tuple[Claim, routing.ClaimFacts, routing.Decision, Placement]] = []
+    for claim, facts, decision in decided:
+        before = Placement.of_claim(claim)
+        after = Placement.of_decision(decision)
+        if before != after or record_all:
+            changed.append((claim, facts, decision, before))
+            if before != after and before.schemes:
+                outcome.moves.append(Move(claim.pk, claim.reference, before, after))
+    if not changed:
+        return outcome
+
+    organisation_ids = dict(HandlerOrganisation.objects.values_list("code", "id"))
+    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    changed_ids = [claim.pk for claim, *_ in changed]
+    decisions, segments, handlings, audits = [], [], [], []
+    for claim, facts, decision, before in changed:
+        after = Placement.of_decision(decision)
+        claim.schemes, claim.lead_handler = after.schemes, after.lead_handler
+        claim.handlers, claim.flags = after.handlers, after.flags
+        claim.needs_triage = "UNDETERMINED" in decision.schemes or bool(
+            set(decision.flags) & {routing.MANUAL_REVIEW}
+        )
+        decisions.append(
+            RoutingDecision(
+                claim=claim,
+                decision_date=decision_date,
+                decided_by=user,
+                decided_by_label=actor_label,
+                cause=cause[:200],
+                rule_version=decision.rule_version,
+                facts=facts_snapshot(facts),
+                outcome=decision.as_dict(),
+                previous=before.as_dict() if before.schemes else None,
+                schemes=after.schemes,
+                lead_handler=after.lead_handler,
+            )
+        )
+        clinician_ids = [link.member_id for link in claim.claim_clinicians.all()]
+        for position, segment in enumerate(decision.segments):
+            segments.append(
+                ClaimSegment(
+                    claim=claim,
+                    clinician_id=(
+                        clinician_ids[segment.clinician] if segment.clinician is not None else None
+                    ),
+                    position=position,
+                    start_date=segment.start,
+                    end_date=segment.end,
+                    scheme=segment.scheme,
+                    handler=segment.handler or "",
+                )
+            )
+        handlings.extend(
+            ClaimHandling(claim=claim, organisation_id=organisation_ids[code])
+            for code in decision.handlers
+            if code in organisation_ids
+        )
+        if before != after:
+            audits.append((claim, before.as_dict() if before.schemes else None, after.as_dict()))
+
+    Claim.objects.bulk_update(
+        [claim for claim, *_ in changed],
+        ["schemes", "lead_handler", "handlers", "flags", "needs_triage"],
+        batch_size=BATCH_SIZE,
+    )
+    Claim.objects.filter(pk__in=changed_ids).update(version=F("version") + 1)
+    ClaimSegment.objects.filter(claim_id__in=changed_ids).delete()
+    ClaimSegment.objects.bulk_create(segments, batch_size=5000)
+    ClaimHandling.objects.filter(claim_id__in=changed_ids).delete()
+    ClaimHandling.objects.bulk_create(handlings, batch_size=5000)
+    RoutingDecision.objects.bulk_create(decisions, batch_size=BATCH_SIZE)
+    audit_record_many(
+        actor=actor,
+        actor_label=actor_label,
+        action="claim.route",
+        changes=audits,
+        reason=cause,
+    )
+    for claim, *_ in changed:
+        claim.version += 1
+    if outcome.moves:
+        transaction.on_commit(lambda moves=tuple(outcome.moves): claims_moved(moves=moves))
+    return outcome
+
+
+def claims_decide(
+    claims: Sequence[Claim],
+    *,
+    decision_date: datetime.date,
+    agreements: Sequence[routing.Agreement] | None = None,
+) -> list[tuple[Claim, routing.ClaimFacts, routing.Decision]]:
+    """Decide, without writing, for claims with their clinicians prefetched."""
+    agreements = agreements_as_facts() if agreements is None else tuple(agreements)
+    book = cover_book_for(
+        (link.member_id for claim in claims for link in claim.claim_clinicians.all()),
+        agreements=agreements,
+    )
+    decided = []
+    for claim in claims:
+        facts = claim_facts(claim, book=book, decision_date=decision_date)
+        decided.append((claim, facts, routing.route(facts, agreements)))
+    return decided
+
+
+@transaction.atomic
+def claims_route(
+    *,
+    claim_ids: Sequence[int],
+    actor: Actor,
+    cause: str,
+    actor_label: str = "",
+    decision_date: datetime.date | None = None,
+    record_all: bool = True,
+) -> RouteOutcome:
+    """Route these claims now and store the outcome.
+
+    `record_all` writes a decision row even when nothing moved (a claim recorded, its facts
+    changed); re-routes pass False so only moves leave a trace and a second run writes nothing.
+    """
+    decision_date = decision_date or timezone.localdate()
+    # Lock the rows: a person editing a claim meanwhile waits rather than racing the re-route.
+    list(Claim.objects.select_for_update().filter(pk__in=claim_ids).values_list("pk"))
+    claims = list(_claims_for_routing(claim_ids))
+    decided = claims_decide(claims, decision_date=decision_date)
+    return _write(
+        decided=decided,
+        record_all=record_all,
+        actor=actor,
+        actor_label=actor_label,
+        cause=cause,
+        decision_date=decision_date,
+    )
+
+
+def reroute_candidates() -> QuerySet[Claim]:
+    """Open claims whose routing can change with agreements or with the passing of an agreement
+    date (domain.md §4 steps 1, 6 and 7: those that read an MDO). An NHS primary-care incident
+    on or after 2019-04-01 is CNSGP whatever happens, so it is left out; closed claims stay
+    where they were."""
+    after_cnsgp_start = Q(activity=Activity.NHS_PRIMARY_MEDICAL_SERVICES) & (
+        Q(incident_date__gte=routing.NHS_PRIMARY_CARE_START)
+        | Q(incident_date_from__gte=routing.NHS_PRIMARY_CARE_START)
+    )
+    return (
+        Claim.objects.filter(status=Status.OPEN)
+        .filter(Q(care_setting=CareSetting.GENERAL_PRACTICE) | Q(matter_type="medico_legal"))
+        .exclude(after_cnsgp_start)
+    )
+
+
+def claims_preview_moves(
+    *, decision_date: datetime.date, agreements: Sequence[routing.Agreement] | None = None
+) -> list[Move]:
+    """Which open claims would move if they were re-routed now, without writing anything."""
+    moves = []
+    ids = list(reroute_candidates().order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(ids), BATCH_SIZE):
+        claims = list(_claims_for_routing(ids[start : start + BATCH_SIZE]))
+        for claim, _, decision in claims_decide(
+            claims, decision_date=decision_date, agreements=agreements
+        ):
+            before, after = Placement.of_claim(claim), Placement.of_decision(decision)
+            if before != after:
+                moves.append(Move(claim.pk, claim.reference, before, after))
+    return moves
+
+
+def claims_moved(*, moves: Sequence[Move]) -> None:
+    """Tell both organisations of each move. The notifications feature (deadlines issue) plugs in
+    here; until it lands the moves are logged, and each is already in the audit trail and the
+    claim's routing history."""
+    for move in moves:
+        logger.info(
+            "claim %s moved from %s to %s",
+            move.reference,
+            move.before.lead_handler or "nobody",
+            move.after.lead_handler or "nobody",
+        )
+
+
+def routing_job_start(
+    *, kind: str, actor: Actor, decision_date: datetime.date | None = None, agreement=None
+):
+    """Create a re-route job and queue it after the transaction commits."""
+    from claims.models import RoutingJob
+    from claims.tasks import routing_job_run_task
+
+    job = RoutingJob.objects.create(
+        kind=kind,
+        agreement=agreement,
+        decision_date=decision_date or timezone.localdate(),
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    transaction.on_commit(lambda: routing_job_run_task.delay(job.pk))
+    return job
+
+
+def routing_job_run(*, job_id: int) -> None:
+    """Re-route every candidate claim in batches, one transaction per batch, saving progress as
+    it goes. Safe to run twice, or to resume after a crash: a claim already moved is where the
+    decision puts it, so it does not move again."""
+    from claims.models import RoutingJob
+
+    job = RoutingJob.objects.filter(pk=job_id).first()
+    if job is None or job.status == RoutingJob.JobStatus.DONE:
+        return
+    ids = list(reroute_candidates().order_by("pk").values_list("pk", flat=True))
+    job.status, job.rows_total, job.rows_done, job.moved = (
+        RoutingJob.JobStatus.RUNNING,
+        len(ids),
+        0,
+        0,
+    )
+    job.save(update_fields=["status", "rows_total", "rows_done", "moved"])
+    cause = (
+        f"Agreement applied: {job.agreement}"
+        if job.kind == RoutingJob.Kind.AGREEMENT
+        else f"Daily re-route for handovers and agreement dates on {job.decision_date}"
+    )
+    actor_label = f"routing job {job.pk}"
+    try:
+        for start in range(0, len(ids), BATCH_SIZE):
+            outcome = claims_route(
+                claim_ids=ids[start : start + BATCH_SIZE],
+                actor=job.created_by,
+                actor_label=actor_label,
+                cause=cause,
+                decision_date=job.decision_date,
+                record_all=False,
+            )
+            RoutingJob.objects.filter(pk=job.pk).update(
+                rows_done=F("rows_done") + outcome.routed, moved=F("moved") + len(outcome.moves)
+            )
+    except Exception as exc:
+        RoutingJob.objects.filter(pk=job.pk).update(
+            status=RoutingJob.JobStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
+        )
+        raise
+    RoutingJob.objects.filter(pk=job.pk).update(
+        status=RoutingJob.JobStatus.DONE, finished_at=timezone.now()
+    )
+
+
+def agreement_moves_preview(*, agreement, decision_date: datetime.date, sample_size: int = 20):
+    """design.md §3.3 preview: the open claims that re-routing now would move to or from the
+    agreement's organisation, counted by (from, to), with a sample of references."""
+    code = agreement.organisation.code
+    moves = [
+        move
+        for move in claims_preview_moves(decision_date=decision_date)
+        if code in move.before.handlers.split(",") + move.after.handlers.split(",")
+        or code in (move.before.lead_handler, move.after.lead_handler)
+    ]
+    counts: dict[tuple, int] = {}
+    for move in moves:
+        key = (
+            move.before.schemes,
+            move.before.lead_handler,
+            move.after.schemes,
+            move.after.lead_handler,
+        )
+        counts[key] = counts.get(key, 0) + 1
+    by_change = [
+        {
+            "from": {"schemes": [s for s in b_s.split(",") if s], "lead_handler": b_l or None},
+            "to": {"schemes": [s for s in a_s.split(",") if s], "lead_handler": a_l or None},
+            "count": count,
+        }
+        for (b_s, b_l, a_s, a_l), count in sorted(counts.items(), key=lambda kv: -kv[1])
+    ]
+    return {
+        "moves": len(moves),
+        "by_change": by_change,
+        "sample": [move.reference for move in moves[:sample_size]],
+    }

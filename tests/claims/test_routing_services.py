@@ -1,0 +1,261 @@
+"""Routing stored claims: facts from memberships and employments, decisions stored with their
+reasons, moves recorded, re-routes idempotent (domain.md §4, issue: routing)."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from audit.models import AuditEvent
+from claims.models import Claim, ClaimClinician, RoutingDecision, RoutingJob
+from claims.routing_services import (
+    claims_preview_moves,
+    claims_route,
+    routing_job_run,
+    routing_job_start,
+)
+from members.models import DefenceOrganisation, Member
+from schemes.models import ElsAgreement
+from tests.factories import (
+    ClaimFactory,
+    EmploymentFactory,
+    MemberFactory,
+    MembershipFactory,
+)
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+def mdo(code: str) -> DefenceOrganisation:
+    return DefenceOrganisation.objects.get(code=code)
+
+
+def gp_with(code: str, start: datetime.date | None = None, end=None) -> Member:
+    member = MemberFactory()
+    MembershipFactory(
+        member=member, organisation=mdo(code), start_date=start or D(2005, 1, 1), end_date=end
+    )
+    return member
+
+
+def claim_against(*members, **fields) -> Claim:
+    claim = ClaimFactory(**fields)
+    for position, member in enumerate(members):
+        ClaimClinician.objects.create(claim=claim, member=member, position=position)
+    return claim
+
+
+def route(claim: Claim, on: datetime.date, **kwargs):
+    outcome = claims_route(
+        claim_ids=[claim.pk], actor=None, cause="test", decision_date=on, **kwargs
+    )
+    claim.refresh_from_db()
+    return outcome
+
+
+def handlers_of(claim: Claim) -> set[str]:
+    return set(claim.handling_organisations.values_list("code", flat=True))
+
+
+def test_mps_member_pre_2019_during_interim_handling_goes_to_mps():
+    claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
+    route(claim, D(2021, 3, 31))
+    assert (claim.schemes, claim.lead_handler) == ("ELGP", "MPS")
+    assert handlers_of(claim) == {"MPS"}
+    assert not claim.needs_triage
+
+
+def test_mps_member_pre_2019_on_handover_day_goes_to_nhsr():
+    claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
+    route(claim, D(2021, 4, 1))
+    assert (claim.schemes, claim.lead_handler) == ("ELSGP", "NHSR")
+    assert handlers_of(claim) == {"NHSR"}
+
+
+def test_membership_on_the_incident_date_decides_not_the_current_one():
+    gp = gp_with("MDU", start=D(2005, 1, 1), end=D(2018, 12, 31))
+    MembershipFactory(member=gp, organisation=mdo("MPS"), start_date=D(2019, 1, 1))
+    claim = claim_against(gp, incident_date=D(2018, 11, 12))
+    route(claim, D(2024, 5, 1))
+    assert (claim.schemes, claim.lead_handler) == ("NO_STATE_SCHEME", "MDU")
+
+
+def test_the_day_a_new_membership_starts_it_is_the_one_at_the_incident():
+    gp = gp_with("MDU", start=D(2005, 1, 1), end=D(2018, 11, 11))
+    MembershipFactory(member=gp, organisation=mdo("MPS"), start_date=D(2018, 11, 12))
+    claim = claim_against(gp, incident_date=D(2018, 11, 12))
+    route(claim, D(2024, 5, 1))
+    assert claim.lead_handler == "NHSR"
+    assert claim.schemes == "ELSGP"
+
+
+def test_practice_nurse_without_cover_takes_her_employing_gps_mdo():
+    partner = gp_with("MPS")
+    nurse = MemberFactory(role="nurse", registration_body="NMC", registration_number="12A3456E")
+    job = EmploymentFactory(member=nurse, employer=partner, start_date=D(2010, 1, 1))
+    claim = claim_against(nurse, incident_date=D(2018, 11, 12), practice=job.practice)
+    route(claim, D(2020, 6, 1))
+    assert (claim.schemes, claim.lead_handler) == ("ELGP", "MPS")
+
+
+def test_employment_that_ended_before_the_incident_gives_no_employer_mdo():
+    partner = gp_with("MPS")
+    nurse = MemberFactory(role="nurse", registration_body="NMC", registration_number="12A3457E")
+    EmploymentFactory(
+        member=nurse, employer=partner, start_date=D(2010, 1, 1), end_date=D(2018, 11, 11)
+    )
+    claim = claim_against(nurse, incident_date=D(2018, 11, 12))
+    route(claim, D(2020, 6, 1))
+    assert (claim.schemes, claim.lead_handler, claim.flags) == (
+        "NO_STATE_SCHEME",
+        "",
+        "MANUAL_REVIEW",
+    )
+    assert claim.needs_triage
+
+
+def test_split_range_looks_up_membership_on_each_segment_start():
+    gp = gp_with("MDU", start=D(2005, 1, 1), end=D(2019, 3, 31))
+    MembershipFactory(member=gp, organisation=mdo("MPS"), start_date=D(2019, 4, 1))
+    claim = claim_against(
+        gp,
+        incident_date=None,
+        incident_date_from=D(2018, 9, 1),
+        incident_date_to=D(2020, 2, 28),
+    )
+    route(claim, D(2023, 6, 1))
+    segments = list(claim.segments.values_list("start_date", "end_date", "scheme", "handler"))
+    assert segments == [
+        (D(2018, 9, 1), D(2019, 3, 31), "NO_STATE_SCHEME", "MDU"),
+        (D(2019, 4, 1), D(2020, 2, 28), "CNSGP", "NHSR"),
+    ]
+    assert claim.flags == "APPORTIONMENT_REQUIRED"
+    assert claim.lead_handler == "NHSR"
+    assert handlers_of(claim) == {"MDU", "NHSR"}
+
+
+def test_unknown_incident_date_lands_in_triage():
+    claim = claim_against(gp_with("MPS"), incident_date=None)
+    route(claim, D(2024, 5, 1))
+    assert (claim.schemes, claim.lead_handler, claim.needs_triage) == ("UNDETERMINED", "NHSR", True)
+
+
+def test_a_decision_is_stored_with_facts_reasons_and_rule_version():
+    claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
+    route(claim, D(2020, 6, 1))
+    decision = RoutingDecision.objects.get(claim=claim)
+    assert decision.decision_date == D(2020, 6, 1)
+    assert decision.facts["incident_date"] == "2018-11-12"
+    assert decision.facts["clinicians"][0]["mdo_at_incident"] == "MPS"
+    assert decision.outcome["schemes"] == ["ELGP"]
+    assert any("2019-04-01" in reason for reason in decision.outcome["reasons"])
+    assert decision.rule_version
+    assert decision.previous is None
+
+
+def test_rerouting_on_handover_day_moves_the_claim_and_records_before_and_after():
+    claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
+    route(claim, D(2021, 3, 31))
+    version = claim.version
+    outcome = route(claim, D(2021, 4, 1), record_all=False)
+    assert len(outcome.moves) == 1
+    assert (claim.lead_handler, claim.version) == ("NHSR", version + 1)
+    latest = RoutingDecision.objects.filter(claim=claim).first()
+    assert latest.previous == {
+        "schemes": ["ELGP"],
+        "lead_handler": "MPS",
+        "handlers": ["MPS"],
+        "flags": [],
+    }
+    move = AuditEvent.objects.filter(subject_id=str(claim.pk), action="claim.route").first()
+    assert move.before["lead_handler"] == "MPS"
+    assert move.after["lead_handler"] == "NHSR"
+
+
+def test_rerouting_twice_moves_nothing_the_second_time():
+    claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
+    route(claim, D(2021, 3, 31))
+    route(claim, D(2021, 4, 1), record_all=False)
+    decisions = RoutingDecision.objects.count()
+    version = Claim.objects.get(pk=claim.pk).version
+    outcome = route(claim, D(2021, 4, 1), record_all=False)
+    assert outcome.moves == []
+    assert RoutingDecision.objects.count() == decisions
+    assert Claim.objects.get(pk=claim.pk).version == version
+
+
+def test_handover_job_moves_open_claims_and_leaves_closed_ones_where_they_were():
+    gp = gp_with("MPS")
+    open_claim = claim_against(gp, incident_date=D(2018, 11, 12))
+    closed_claim = claim_against(gp, incident_date=D(2018, 10, 1))
+    for claim in (open_claim, closed_claim):
+        route(claim, D(2021, 3, 31))
+    Claim.objects.filter(pk=closed_claim.pk).update(status="closed", outcome="closed_with_damages")
+    job = RoutingJob.objects.create(kind=RoutingJob.Kind.HANDOVER, decision_date=D(2021, 4, 1))
+    routing_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    open_claim.refresh_from_db()
+    closed_claim.refresh_from_db()
+    assert (job.status, job.rows_total, job.rows_done, job.moved) == ("done", 1, 1, 1)
+    assert open_claim.lead_handler == "NHSR"
+    assert closed_claim.lead_handler == "MPS"
+
+
+def test_the_day_before_handover_the_job_moves_nothing():
+    claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
+    route(claim, D(2021, 3, 1))
+    job = RoutingJob.objects.create(kind=RoutingJob.Kind.HANDOVER, decision_date=D(2021, 3, 31))
+    routing_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.moved == 0
+    claim.refresh_from_db()
+    assert claim.lead_handler == "MPS"
+
+
+def test_post_2019_primary_care_claims_are_not_even_candidates_for_rerouting():
+    claim = claim_against(gp_with("MPS"), incident_date=D(2019, 4, 1))
+    route(claim, D(2024, 5, 1))
+    job = RoutingJob.objects.create(kind=RoutingJob.Kind.HANDOVER, decision_date=D(2024, 5, 2))
+    routing_job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.rows_total == 0
+
+
+def test_a_new_mdu_agreement_moves_mdu_claims_with_no_code_change(caseworker):
+    claim = claim_against(gp_with("MDU"), incident_date=D(2017, 5, 5))
+    route(claim, D(2026, 1, 1))
+    assert (claim.schemes, claim.lead_handler) == ("NO_STATE_SCHEME", "MDU")
+    ElsAgreement.objects.create(
+        organisation=mdo("MDU"), agreed_on=D(2026, 2, 1), handover_on=D(2027, 4, 1)
+    )
+    moves = claims_preview_moves(decision_date=D(2026, 3, 1))
+    assert [(m.reference, m.after.schemes, m.after.lead_handler) for m in moves] == [
+        (claim.reference, "ELGP", "MDU")
+    ]
+    claim.refresh_from_db()
+    assert claim.schemes == "NO_STATE_SCHEME"  # a preview writes nothing
+    job = routing_job_start(
+        kind=RoutingJob.Kind.AGREEMENT, actor=caseworker, decision_date=D(2026, 3, 1)
+    )
+    routing_job_run(job_id=job.pk)
+    claim.refresh_from_db()
+    assert (claim.schemes, claim.lead_handler) == ("ELGP", "MDU")
+
+
+def _claims_with_gps(count: int) -> list[int]:
+    ids = []
+    for _ in range(count):
+        ids.append(claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12)).pk)
+    return ids
+
+
+def test_routing_a_batch_takes_the_same_number_of_queries_for_10_and_60_claims():
+    small, large = _claims_with_gps(10), _claims_with_gps(60)
+    counts = []
+    for ids in (small, large):
+        with CaptureQueriesContext(connection) as queries:
+            claims_route(claim_ids=ids, actor=None, cause="test", decision_date=D(2020, 6, 1))
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
