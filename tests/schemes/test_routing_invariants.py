@@ -1,6 +1,7 @@
 """Properties of the decision procedure over the whole space of facts (Hypothesis)."""
 
 import datetime
+import itertools
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -89,7 +90,7 @@ def test_segments_cover_an_incident_range_exactly_with_no_gap_or_overlap(facts):
         parts = sorted((s.start, s.end) for s in decision.segments if s.clinician == person)
         assert parts[0][0] == facts.incident_date_from
         assert parts[-1][1] == facts.incident_date_to
-        for (_, end), (next_start, _) in zip(parts, parts[1:], strict=False):
+        for (_, end), (next_start, _) in itertools.pairwise(parts):
             assert next_start == end + datetime.timedelta(days=1)
         assert all(start <= end for start, end in parts)
 

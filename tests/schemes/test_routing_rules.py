@@ -28,10 +28,14 @@ def gp(own=None, employer=None, current=None, role="gp_partner", **kw) -> Clinic
     )
 
 
+INCIDENT = D(2018, 11, 12)
+DECIDED = D(2024, 5, 1)
+
+
 def facts(
     *clinicians,
-    on=D(2018, 11, 12),
-    decided=D(2024, 5, 1),
+    on=INCIDENT,
+    decided=DECIDED,
     setting="general_practice",
     activity="nhs_primary_medical_services",
     **kw,
