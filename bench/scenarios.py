@@ -52,3 +52,115 @@ def claim_lookup_by_nhs_number() -> dict:
         "ms_per_lookup": round(seconds * 1000 / len(numbers), 3),
         "uses_index": "claim_nhs_number" in plan,
     }
+
+
+def _bulk_pre_2019_claims(count: int) -> None:
+    """`count` open pre-2019 practice claims, each against one GP, half of them MDU members:
+    the population an MDU agreement would move."""
+    import datetime
+    import random
+
+    from claims.models import Claim, ClaimClinician
+    from claims.services import claim_references_allocate
+    from handlers.models import HandlerOrganisation
+    from members.models import DefenceOrganisation, Member, Membership, Practice
+
+    rng = random.Random(7)
+    practice, _ = Practice.objects.get_or_create(ods_code="Y90000", defaults={"name": "Bench"})
+    mdos = {o.code: o for o in DefenceOrganisation.objects.all()}
+    gps = Member.objects.bulk_create(
+        [
+            Member(
+                registration_body="GMC",
+                registration_number=f"{8000000 + i:07d}",
+                given_name="Bench",
+                family_name=f"GP{i}",
+                role="gp_partner",
+            )
+            for i in range(2000)
+        ]
+    )
+    Membership.objects.bulk_create(
+        [
+            Membership(
+                member=gp,
+                organisation=mdos["MDU" if i % 2 else "MPS"],
+                start_date=datetime.date(2000, 1, 1),
+            )
+            for i, gp in enumerate(gps)
+        ]
+    )
+    source = HandlerOrganisation.objects.get(code="NHSR")
+    chunk = 10_000
+    for first in range(0, count, chunk):
+        size = min(chunk, count - first)
+        references = claim_references_allocate(count=size, year=2090)
+        claims = Claim.objects.bulk_create(
+            [
+                Claim(
+                    reference=reference,
+                    external_ref=f"BENCH-{first + i}",
+                    source_organisation=source,
+                    matter_type="claim",
+                    claimant_name="Bench Claimant",
+                    practice=practice,
+                    care_setting="general_practice",
+                    activity="nhs_primary_medical_services",
+                    incident_date=datetime.date(2015, 1, 1)
+                    + datetime.timedelta(days=rng.randrange(1500)),
+                )
+                for i, reference in enumerate(references)
+            ],
+            batch_size=5000,
+        )
+        ClaimClinician.objects.bulk_create(
+            [
+                ClaimClinician(claim=c, member=gps[(first + i) % len(gps)])
+                for i, c in enumerate(claims)
+            ],
+            batch_size=10_000,
+        )
+
+
+@scenario("reroute_100k_claims")
+def reroute_100k_claims() -> dict:
+    """Routing target: re-route 100,000 stored claims when an agreement is applied, at 20,000
+    claims per second or more, with a constant number of queries per batch."""
+    import datetime
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from claims.models import RoutingJob
+    from claims.routing_services import routing_job_run
+    from members.models import DefenceOrganisation
+    from schemes.models import ElsAgreement
+
+    count = 100_000
+    _bulk_pre_2019_claims(count)
+    first = RoutingJob.objects.create(kind="handover", decision_date=datetime.date(2026, 1, 1))
+    started = time.perf_counter()
+    routing_job_run(job_id=first.pk)
+    first_seconds = time.perf_counter() - started
+
+    ElsAgreement.objects.create(
+        organisation=DefenceOrganisation.objects.get(code="MDU"),
+        agreed_on=datetime.date(2026, 2, 1),
+        handover_on=datetime.date(2027, 4, 1),
+    )
+    job = RoutingJob.objects.create(kind="agreement", decision_date=datetime.date(2026, 3, 1))
+    with CaptureQueriesContext(connection) as queries:
+        started = time.perf_counter()
+        routing_job_run(job_id=job.pk)
+        seconds = time.perf_counter() - started
+    job.refresh_from_db()
+    batches = -(-job.rows_total // 2000)
+    return {
+        "claims": job.rows_total,
+        "first_routing_per_second": round(count / first_seconds),
+        "moved": job.moved,
+        "seconds": round(seconds, 2),
+        "rerouted_per_second": round(job.rows_total / seconds),
+        "queries": len(queries),
+        "queries_per_batch": round(len(queries) / batches, 1),
+    }
