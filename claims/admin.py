@@ -10,28 +10,31 @@ from claims.models import (
     RoutingJob,
 )
 from claims.services import claim_references_allocate
-from handlers.admin import CaseworkerAdmin
+from handlers.admin import CaseworkerAdmin, CaseworkerInline
 from schemes.models import Scheme
 
 
-class ClaimClinicianInline(admin.TabularInline):
+class ClaimClinicianInline(CaseworkerInline):
     model = ClaimClinician
-    extra = 0
     autocomplete_fields = ["member"]
 
 
-class ClaimHandlingInline(admin.TabularInline):
+class ClaimHandlingInline(CaseworkerInline):
+    """Who can see the claim follows from its routing; it is not edited by hand."""
+
     model = ClaimHandling
-    extra = 0
     can_delete = False
     readonly_fields = ["organisation"]
+    verbose_name_plural = "Organisations handling a part (who can see this claim)"
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
+
+class ReadOnlyInline(CaseworkerInline):
     can_delete = False
 
     def has_add_permission(self, request, obj=None):

@@ -66,6 +66,25 @@ class CaseworkerAdmin(admin.ModelAdmin):
                 self.delete_model(request, obj)
 
 
+class CaseworkerInline(admin.TabularInline):
+    """Inlines follow the same role rules as their page (Django's default asks for model
+    permissions, which roles do not use)."""
+
+    extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return is_caseworker(request.user) or is_auditor(request.user)
+
+    def has_add_permission(self, request, obj=None):
+        return is_caseworker(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        return is_caseworker(request.user)
+
+    def has_delete_permission(self, request, obj=None):
+        return is_caseworker(request.user)
+
+
 @admin.register(HandlerOrganisation)
 class HandlerOrganisationAdmin(CaseworkerAdmin):
     list_display = ["code", "name", "defence_organisation"]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from handlers.admin import CaseworkerAdmin
+from handlers.admin import CaseworkerAdmin, CaseworkerInline
 from members.models import DefenceOrganisation, Employment, Member, Membership, Practice
 
 
@@ -17,16 +17,14 @@ class PracticeAdmin(CaseworkerAdmin):
     search_fields = ["ods_code", "name", "postcode"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(CaseworkerInline):
     model = Membership
-    extra = 0
     autocomplete_fields = ["organisation"]
 
 
-class EmploymentInline(admin.TabularInline):
+class EmploymentInline(CaseworkerInline):
     model = Employment
     fk_name = "member"
-    extra = 0
     autocomplete_fields = ["practice", "employer"]
 
 

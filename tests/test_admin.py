@@ -93,15 +93,17 @@ def test_caseworker_edit_in_the_admin_bumps_the_version_and_is_audited(client, c
     client.force_login(caseworker)
     claim = ClaimFactory(practice=practice, description="old")
     url = reverse("admin:claims_claim_change", args=[claim.pk])
-    form = client.get(url).context["adminform"].form
+    context = client.get(url).context
+    form = context["adminform"].form
     data = {
         name: ("" if value is None else value)
         for name, value in form.initial.items()
         if name in form.fields
     }
     data.update({"description": "new", "practice": practice.pk})
-    for prefix in ("claim_clinicians", "handlings"):
-        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    for inline in context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
     data = {k: v for k, v in data.items() if v is not False}
     response = client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -118,3 +120,61 @@ def test_audit_trail_is_read_only_even_for_caseworkers(client, caseworker):
     client.force_login(caseworker)
     assert client.get(reverse("admin:audit_auditevent_add")).status_code == 403
     assert AuditEvent.objects.count() == 0
+
+
+def test_agreement_action_previews_then_applies_the_reroute(
+    client, caseworker, django_capture_on_commit_callbacks
+):
+    import datetime
+
+    from claims.models import ClaimClinician, RoutingJob
+    from claims.routing_services import claims_route
+    from members.models import DefenceOrganisation
+    from schemes.models import ElsAgreement
+    from tests.factories import MemberFactory, MembershipFactory
+
+    mdu = DefenceOrganisation.objects.get(code="MDU")
+    gp = MemberFactory()
+    MembershipFactory(member=gp, organisation=mdu, start_date=datetime.date(2005, 1, 1))
+    claim = ClaimFactory(incident_date=datetime.date(2017, 5, 5))
+    ClaimClinician.objects.create(claim=claim, member=gp)
+    claims_route(claim_ids=[claim.pk], actor=None, cause="test")
+    agreement = ElsAgreement.objects.create(
+        organisation=mdu, agreed_on=datetime.date(2020, 1, 1), handover_on=None
+    )
+    client.force_login(caseworker)
+    url = reverse("admin:schemes_elsagreement_changelist")
+    preview = client.post(url, {"action": "reroute_claims", "_selected_action": [agreement.pk]})
+    page = preview.content.decode()
+    assert preview.status_code == 200
+    assert "1</strong> open claim would move" in page
+    assert claim.reference in page
+    claim.refresh_from_db()
+    assert claim.schemes == "NO_STATE_SCHEME"
+    with django_capture_on_commit_callbacks(execute=True):
+        applied = client.post(
+            url,
+            {"action": "reroute_claims", "_selected_action": [agreement.pk], "confirm": "apply"},
+        )
+    assert applied.status_code == 302
+    job = RoutingJob.objects.get(agreement=agreement)
+    assert (job.status, job.moved) == ("done", 1)
+    claim.refresh_from_db()
+    assert (claim.schemes, claim.lead_handler) == ("ELGP", "MDU")
+    detail = client.get(reverse("admin:claims_claim_change", args=[claim.pk])).content.decode()
+    assert "Routing history" in detail
+    assert "interim" in detail
+
+
+def test_auditor_cannot_run_the_reroute_action(client, auditor):
+    from claims.models import RoutingJob
+    from schemes.models import ElsAgreement
+
+    agreement = ElsAgreement.objects.get(organisation__code="MPS")
+    client.force_login(auditor)
+    response = client.post(
+        reverse("admin:schemes_elsagreement_changelist"),
+        {"action": "reroute_claims", "_selected_action": [agreement.pk], "confirm": "apply"},
+    )
+    assert response.status_code in (200, 302, 403)
+    assert not RoutingJob.objects.exists()
