@@ -234,7 +234,9 @@ def limitation(
         ((name, day) for name, day in candidates.items() if day is not None), key=lambda x: x[1]
     )
     due = add_years(latest, LIMITATION_YEARS)
-    if date_of_death is not None and date_of_death < due:
+    # s.11(5): a death "before the expiration of the period", which runs to the end of its last
+    # day, so a death on the last day counts.
+    if date_of_death is not None and date_of_death <= due:
         base = max(d for d in (date_of_death, date_of_knowledge) if d is not None)
         return Limitation(
             add_years(base, LIMITATION_YEARS),

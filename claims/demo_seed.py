@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from audit.services import audit_record_many, audit_snapshot
+from claims.deadline_services import claims_deadlines_recompute
 from claims.models import (
     Activity,
     CareSetting,
@@ -395,11 +396,12 @@ def _seed_claims(count: int, people, summary: SeedSummary) -> None:
                 reason="Demo data",
             )
             for first in range(0, len(claims), ROUTING_BATCH):
+                batch = [claim.pk for claim in claims[first : first + ROUTING_BATCH]]
                 claims_route(
-                    claim_ids=[claim.pk for claim in claims[first : first + ROUTING_BATCH]],
-                    actor=None,
-                    actor_label="seed_demo",
-                    cause="Claim recorded",
+                    claim_ids=batch, actor=None, actor_label="seed_demo", cause="Claim recorded"
+                )
+                claims_deadlines_recompute(
+                    claim_ids=batch, actor=None, actor_label="seed_demo", reason="Claim recorded"
                 )
         summary.claims += len(claims)
 

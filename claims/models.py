@@ -404,3 +404,83 @@ class RoutingJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.decision_date} ({self.status})"
+
+
+class Deadline(models.Model):
+    """A deadline of a claim (domain.md §5, design.md §3.4), computed from the claim's dates by
+    claims.deadlines and kept in step by claims.deadline_services. `remind_on` is the next day a
+    reminder is due, so the daily sweep finds work by one indexed column."""
+
+    class DeadlineStatus(models.TextChoices):
+        OPEN = "open", "Open"
+        MET = "met", "Met"
+        MISSED = "missed", "Missed"
+        WAIVED = "waived", "Waived"
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="deadlines")
+    kind = models.CharField(max_length=64)
+    category = models.CharField(max_length=16)
+    due_on = models.DateField(null=True, blank=True)
+    suspended = models.BooleanField(default=False)
+    status = models.CharField(
+        max_length=8, choices=DeadlineStatus.choices, default=DeadlineStatus.OPEN
+    )
+    met_on = models.DateField(null=True, blank=True)
+    non_working_day = models.BooleanField(default=False)
+    source = models.CharField(max_length=300)
+    waived_reason = models.TextField(blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="waived_deadlines",
+    )
+    remind_on = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["due_on", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["claim", "kind"], name="deadline_once_per_kind"),
+            models.CheckConstraint(
+                condition=Q(due_on__isnull=False) | Q(suspended=True),
+                name="deadline_dated_unless_suspended",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="waived") | ~Q(waived_reason=""),
+                name="deadline_waived_with_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_on"], condition=Q(status="open"), name="deadline_open_due_on"
+            ),
+            models.Index(
+                fields=["remind_on"], condition=Q(status="open"), name="deadline_open_remind_on"
+            ),
+            models.Index(fields=["kind", "due_on"], name="deadline_kind_due_on"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} due {self.due_on or 'suspended'} ({self.status})"
+
+
+class DeadlineChange(models.Model):
+    """The history of one deadline: every computed or human change with who and why."""
+
+    deadline = models.ForeignKey(Deadline, on_delete=models.CASCADE, related_name="history")
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    reason = models.CharField(max_length=300)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["deadline", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.deadline_id} {self.at:%Y-%m-%d} {self.reason}"

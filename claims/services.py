@@ -8,12 +8,33 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import Actor, audit_diff, audit_record, audit_snapshot
-from claims.models import ROUTING_FACT_FIELDS, Claim, ClaimClinician, ClaimReferenceCounter
+from claims.deadline_services import claims_deadlines_recompute
+from claims.models import (
+    COMPLETION_DATE_FIELDS,
+    ROUTING_FACT_FIELDS,
+    TRIGGER_DATE_FIELDS,
+    Claim,
+    ClaimClinician,
+    ClaimReferenceCounter,
+)
 from claims.routing_services import claims_route
 from members.models import Member
 from members.validators import nhs_number_normalise
 
 REFERENCE_PREFIX = "CL"
+# Claim fields that feed deadlines (design.md §3.4; domain.md §5 limitation).
+DEADLINE_INPUT_FIELDS = frozenset(
+    {
+        *TRIGGER_DATE_FIELDS,
+        *COMPLETION_DATE_FIELDS,
+        "incident_date",
+        "incident_date_to",
+        "date_of_knowledge",
+        "claimant_date_of_birth",
+        "claimant_date_of_death",
+        "claimant_lacks_capacity",
+    }
+)
 
 
 class StaleVersion(Exception):
@@ -75,6 +96,9 @@ def claim_create(
         after={**audit_snapshot(claim), "clinicians": [m.key for m in clinicians]},
     )
     claims_route(claim_ids=[claim.pk], actor=actor, actor_label=actor_label, cause="Claim recorded")
+    claims_deadlines_recompute(
+        claim_ids=[claim.pk], actor=actor, actor_label=actor_label, reason="Claim recorded"
+    )
     claim.refresh_from_db()
     return claim
 
@@ -158,6 +182,13 @@ def claim_update(
         after=changed_after,
         reason=reason,
     )
+    dates_changed = sorted(set(changed_after) & set(DEADLINE_INPUT_FIELDS))
+    if dates_changed:
+        claims_deadlines_recompute(
+            claim_ids=[locked.pk],
+            actor=actor,
+            reason=(reason or "Dates changed") + f" ({', '.join(dates_changed)})",
+        )
     facts_changed = sorted(set(changed_after) & set(ROUTING_FACT_FIELDS))
     if facts_changed:
         claims_route(

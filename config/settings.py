@@ -201,6 +201,11 @@ IMPORT_MAX_BODY_BYTES = env_int("IMPORT_MAX_BODY_BYTES", 50 * 1024 * 1024, minim
 IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 1000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BODY_BYTES
 
+# Days before a deadline on which its handler is reminded (domain.md §5: configurable).
+DEADLINE_REMINDER_DAYS = [
+    int(day) for day in env_list("DEADLINE_REMINDER_DAYS", ["14", "7", "1"]) if day.isdigit()
+]
+
 LOGIN_URL = "/admin/login/"
 
 LOGGING = {

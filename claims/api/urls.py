@@ -7,6 +7,7 @@ from claims.api.agreements import (
     AgreementPreview,
     RoutingJobDetail,
 )
+from claims.api.deadlines import ClaimDeadlineDetail, DeadlineList
 from claims.api.routing import RoutingPreview
 
 urlpatterns = [
@@ -16,4 +17,10 @@ urlpatterns = [
     path("agreements/<int:pk>/", AgreementDetail.as_view(), name="api-agreement"),
     path("agreements/<int:pk>/preview/", AgreementPreview.as_view(), name="api-agreement-preview"),
     path("agreements/<int:pk>/apply/", AgreementApply.as_view(), name="api-agreement-apply"),
+    path("deadlines/", DeadlineList.as_view(), name="api-deadlines"),
+    path(
+        "claims/<str:reference>/deadlines/<int:pk>/",
+        ClaimDeadlineDetail.as_view(),
+        name="api-claim-deadline",
+    ),
 ]

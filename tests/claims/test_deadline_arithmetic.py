@@ -305,3 +305,9 @@ def test_limitation_for_a_living_adult_is_never_before_three_years_after_the_inc
 ):
     result = limitation(incident_date=incident, date_of_birth=born)
     assert result.due_on >= add_years(incident, 3)
+
+
+def test_a_death_on_the_last_day_still_restarts_the_period():
+    assert limitation(incident_date=D(2015, 1, 1), date_of_death=D(2018, 1, 1)).due_on == D(
+        2021, 1, 1
+    )

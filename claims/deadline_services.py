@@ -1,0 +1,185 @@
+"""Keeping each claim's deadlines in step with its dates (design.md §3.4), in bulk: a fixed
+number of queries for any number of claims, each change kept in the deadline's history."""
+
+import datetime
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from audit.services import Actor, audit_record
+from claims import deadlines as rules
+from claims.models import (
+    COMPLETION_DATE_FIELDS,
+    TRIGGER_DATE_FIELDS,
+    Claim,
+    Deadline,
+    DeadlineChange,
+)
+from handlers.permissions import is_caseworker
+
+_CLAIM_COLUMNS = (
+    "pk",
+    *dict.fromkeys(TRIGGER_DATE_FIELDS + COMPLETION_DATE_FIELDS),
+    "incident_date",
+    "incident_date_to",
+    "date_of_knowledge",
+    "claimant_date_of_birth",
+    "claimant_date_of_death",
+    "claimant_lacks_capacity",
+)
+_TRACKED = ("due_on", "suspended", "status", "met_on", "non_working_day", "source", "category")
+
+
+def reminder_offsets() -> tuple[int, ...]:
+    """Days before a deadline on which its handler is reminded (settings, default 14, 7, 1)."""
+    return tuple(sorted(settings.DEADLINE_REMINDER_DAYS, reverse=True))
+
+
+def remind_on_for(due_on: datetime.date | None, today: datetime.date) -> datetime.date | None:
+    """The next reminder day from today: the earliest of due-14, due-7, due-1 not yet past."""
+    if due_on is None:
+        return None
+    upcoming = [
+        due_on - datetime.timedelta(days=offset)
+        for offset in reminder_offsets()
+        if due_on - datetime.timedelta(days=offset) >= today
+    ]
+    return min(upcoming) if upcoming else None
+
+
+def _claim_dates(values: dict) -> rules.ClaimDates:
+    return rules.ClaimDates(
+        dates={name: values[name] for name in TRIGGER_DATE_FIELDS + COMPLETION_DATE_FIELDS},
+        incident_date=values["incident_date"],
+        incident_date_to=values["incident_date_to"],
+        date_of_knowledge=values["date_of_knowledge"],
+        date_of_birth=values["claimant_date_of_birth"],
+        date_of_death=values["claimant_date_of_death"],
+        lacks_capacity=values["claimant_lacks_capacity"],
+    )
+
+
+def _state(deadline: Deadline) -> dict:
+    return {
+        name: (value.isoformat() if isinstance(value, datetime.date) else value)
+        for name in _TRACKED
+        for value in [getattr(deadline, name)]
+    }
+
+
+@transaction.atomic
+def claims_deadlines_recompute(
+    *,
+    claim_ids: Sequence[int],
+    actor: Actor,
+    reason: str,
+    actor_label: str = "",
+    today: datetime.date | None = None,
+) -> int:
+    """Bring the deadlines of these claims in line with their dates; returns how many changed.
+    A waived deadline stays waived (a person decided it); its date still follows the claim."""
+    today = today or timezone.localdate()
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    existing: dict[tuple[int, str], Deadline] = {
+        (d.claim_id, d.kind): d for d in Deadline.objects.filter(claim_id__in=claim_ids)
+    }
+    created, updated, history, seen = [], [], [], set()
+    for values in Claim.objects.filter(pk__in=claim_ids).values(*_CLAIM_COLUMNS):
+        for computed in rules.compute_deadlines(_claim_dates(values), today=today):
+            key = (values["pk"], computed.kind)
+            seen.add(key)
+            deadline = existing.get(key)
+            if deadline is None:
+                deadline = Deadline(claim_id=values["pk"], kind=computed.kind)
+                before = None
+                created.append(deadline)
+            else:
+                before = _state(deadline)
+            for name in _TRACKED:
+                if name == "status" and deadline.status == Deadline.DeadlineStatus.WAIVED:
+                    continue
+                setattr(deadline, name, getattr(computed, name))
+            deadline.remind_on = (
+                remind_on_for(deadline.due_on, today) if deadline.status == "open" else None
+            )
+            after = _state(deadline)
+            if before is not None and before != after:
+                updated.append(deadline)
+            if before != after:
+                history.append((deadline, before, after))
+    Deadline.objects.bulk_create(created, batch_size=2000)
+    Deadline.objects.bulk_update(updated, [*_TRACKED, "remind_on"], batch_size=2000)
+    gone = [d.pk for key, d in existing.items() if key not in seen]
+    Deadline.objects.filter(pk__in=gone).delete()
+    DeadlineChange.objects.bulk_create(
+        [
+            DeadlineChange(
+                deadline=deadline,
+                actor=user,
+                actor_label=actor_label,
+                reason=reason[:300],
+                before=before,
+                after=after,
+            )
+            for deadline, before, after in history
+        ],
+        batch_size=2000,
+    )
+    return len(history) + len(gone)
+
+
+def _deadline_rule(kind: str) -> rules.DeadlineRule | None:
+    return next((rule for rule in rules.DEFAULT_RULES if rule.kind == kind), None)
+
+
+@transaction.atomic
+def deadline_waive(*, deadline: Deadline, actor: Actor, reason: str) -> Deadline:
+    """A caseworker decides a deadline no longer applies (domain.md §5), with a reason."""
+    if not is_caseworker(actor):
+        raise PermissionDenied("Only NHS Resolution caseworkers may waive a deadline.")
+    if not reason.strip():
+        raise ValidationError({"note": "Say why the deadline is waived."}, code="required")
+    locked = Deadline.objects.select_for_update().get(pk=deadline.pk)
+    before = _state(locked)
+    locked.status, locked.waived_reason, locked.waived_by = "waived", reason.strip(), actor
+    locked.remind_on = None
+    locked.save()
+    DeadlineChange.objects.create(
+        deadline=locked,
+        actor=actor,
+        reason=f"Waived: {reason.strip()}"[:300],
+        before=before,
+        after=_state(locked),
+    )
+    audit_record(
+        actor=actor,
+        action="deadline.waive",
+        subject=locked,
+        before=before,
+        after=_state(locked),
+        reason=reason,
+    )
+    return locked
+
+
+def deadline_meet(
+    *, deadline: Deadline, actor: Actor, note: str = "", on: datetime.date | None = None
+) -> Deadline:
+    """A deadline is met by recording the completion date that answers it on the claim
+    (design.md §3.4), so the claim, its deadlines and their history all agree."""
+    from claims.services import claim_update
+
+    rule = _deadline_rule(deadline.kind)
+    met_by = rule.met_by if rule else "claim_form_issued_on"
+    claim = deadline.claim
+    claim_update(
+        claim=claim,
+        actor=actor,
+        expected_version=None,
+        reason=note or f"{deadline.kind} met",
+        **{met_by: on or timezone.localdate()},
+    )
+    return Deadline.objects.get(pk=deadline.pk)
