@@ -3,10 +3,11 @@ number of queries for any number of claims, each change kept in the deadline's h
 
 import datetime
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.services import Actor, audit_record
@@ -183,3 +184,133 @@ def deadline_meet(
         **{met_by: on or timezone.localdate()},
     )
     return Deadline.objects.get(pk=deadline.pk)
+
+
+@dataclass
+class SweepResult:
+    reminded: int = 0
+    missed: int = 0
+    notifications: int = 0
+
+
+def _claim_reminders(rows: list[tuple], today: datetime.date) -> list[tuple]:
+    """Move each deadline's `remind_on` on to its next reminder day, but only where it still
+    holds the value this sweep read: a conditional UPDATE, so of two sweeps at once exactly one
+    claims each reminder. Returns the rows this sweep claimed."""
+    tomorrow = today + datetime.timedelta(days=1)
+    ids = [row[0] for row in rows]
+    old = [row[4] for row in rows]
+    new = [remind_on_for(row[3], tomorrow) for row in rows]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                UPDATE claims_deadline AS deadline SET remind_on = next.new
+                  FROM unnest(%s::bigint[], %s::date[], %s::date[]) AS next(id, old, new)
+                 WHERE deadline.id = next.id AND deadline.remind_on = next.old
+                       AND deadline.status = 'open'
+             RETURNING deadline.id
+                """,
+                [ids, old, new],
+            )
+            claimed = {row[0] for row in cursor.fetchall()}
+    else:
+        claimed = {
+            pk
+            for pk, was, will in zip(ids, old, new, strict=True)
+            if Deadline.objects.filter(pk=pk, remind_on=was, status="open").update(remind_on=will)
+        }
+    return [row for row in rows if row[0] in claimed]
+
+
+def _claim_missed(today: datetime.date, limit: int) -> list[tuple]:
+    """Mark open deadlines past their day as missed, claiming each with `status = 'open'` in
+    the same statement, and return (id, claim_id, kind, due_on) of those this sweep marked."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE claims_deadline SET status = 'missed', remind_on = NULL
+             WHERE status = 'open' AND id IN (
+                   SELECT id FROM claims_deadline
+                    WHERE status = 'open' AND due_on < %s
+                    ORDER BY due_on, id LIMIT %s)
+         RETURNING id, claim_id, kind, due_on
+            """,
+            [today, limit],
+        )
+        return cursor.fetchall()
+
+
+def deadlines_sweep(*, today: datetime.date | None = None, batch_size: int = 5000) -> SweepResult:
+    """The daily sweep (Celery beat, or `manage.py sweep_deadlines`): reminders due and deadlines
+    just missed, found by indexed columns, each claimed and notified in one transaction per
+    batch, so a worker that dies mid-way loses nothing and a second sweep repeats nothing."""
+    from claims.notification_services import (
+        Message,
+        claim_people,
+        deadline_text,
+        notifications_create,
+    )
+
+    today = today or timezone.localdate()
+    result = SweepResult()
+    while True:
+        with transaction.atomic():
+            rows = list(
+                Deadline.objects.filter(status="open", remind_on__lte=today)
+                .order_by("remind_on", "pk")
+                .values_list("pk", "claim_id", "kind", "due_on", "remind_on", "claim__reference")[
+                    :batch_size
+                ]
+            )
+            if not rows:
+                break
+            claimed = _claim_reminders(rows, today)
+            people = claim_people({row[1] for row in claimed})
+            messages = [
+                Message(
+                    user,
+                    claim_id,
+                    "deadline_reminder",
+                    deadline_text(kind, reference, due_on),
+                    f"deadline_reminder:{pk}:{remind_on.isoformat()}:{user}",
+                )
+                for pk, claim_id, kind, due_on, remind_on, reference in claimed
+                for user in (people[claim_id][0] or people[claim_id][1])
+            ]
+            result.notifications += len(notifications_create(messages))
+            result.reminded += len(claimed)
+            if len(rows) < batch_size:
+                break
+    while True:
+        with transaction.atomic():
+            missed = _claim_missed(today, batch_size)
+            if not missed:
+                break
+            people = claim_people({row[1] for row in missed})
+            references = dict(
+                Claim.objects.filter(pk__in={row[1] for row in missed}).values_list(
+                    "pk", "reference"
+                )
+            )
+            messages = []
+            for pk, claim_id, kind, due_on in missed:
+                handlers, leads = people[claim_id]
+                text = f"MISSED: {deadline_text(kind, references[claim_id], due_on)}"
+                messages += [
+                    Message(user, claim_id, "deadline_missed", text, f"deadline_missed:{pk}:{user}")
+                    for user in handlers
+                ]
+                messages += [
+                    Message(
+                        user,
+                        claim_id,
+                        "deadline_escalated",
+                        text,
+                        f"deadline_escalated:{pk}:{user}",
+                    )
+                    for user in leads
+                ]
+            result.notifications += len(notifications_create(messages))
+            result.missed += len(missed)
+    return result

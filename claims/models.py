@@ -484,3 +484,47 @@ class DeadlineChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.deadline_id} {self.at:%Y-%m-%d} {self.reason}"
+
+
+class Notification(models.Model):
+    """Something a person is told: in the in-app inbox, and by e-mail. `dedupe_key` is unique, so
+    a sweep run twice, or two sweeps at once, tell each person each thing once."""
+
+    class Kind(models.TextChoices):
+        DEADLINE_REMINDER = "deadline_reminder", "Deadline reminder"
+        DEADLINE_MISSED = "deadline_missed", "Deadline missed"
+        DEADLINE_ESCALATED = "deadline_escalated", "Missed deadline escalated"
+        CLAIM_MOVED_IN = "claim_moved_in", "Claim moved to your organisation"
+        CLAIM_MOVED_OUT = "claim_moved_out", "Claim moved away from your organisation"
+
+    class EmailStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        NO_ADDRESS = "no_address", "No address"
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    claim = models.ForeignKey(
+        Claim, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    message = models.TextField()
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    email_status = models.CharField(
+        max_length=12, choices=EmailStatus.choices, default=EmailStatus.PENDING
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0)
+    email_error = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at", "created_at"], name="notification_inbox"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.kind} {self.created_at:%Y-%m-%d}"

@@ -25,7 +25,7 @@ from claims.models import (
     Status,
 )
 from config.postgres_copy import copy_into, json_text
-from handlers.models import HandlerOrganisation
+from handlers.models import Handler, HandlerOrganisation
 from schemes import routing
 from schemes.selectors import CoverBook, agreements_as_facts, cover_book_for
 
@@ -436,17 +436,44 @@ def claims_preview_moves(
 
 
 def claims_moved(*, moves: Sequence[Move]) -> None:
-    """Tell both organisations of each move. The notifications feature (deadlines issue) plugs in
-    here; until it lands the moves are logged, and each is already in the audit trail and the
-    claim's routing history."""
-    logger.info(
-        "%d claims moved: %s",
-        len(moves),
-        ", ".join(
-            f"{m.reference} {m.before.lead_handler or 'nobody'}->{m.after.lead_handler or 'nobody'}"
-            for m in moves[:20]
-        ),
-    )
+    """Tell both organisations of each move: the team leads of the organisations a claim moved
+    to, and of those it left (by reference only: they may no longer see the claim)."""
+    from claims.notification_services import Message, notifications_create
+
+    leads: dict[str, list[int]] = {}
+    for user_id, code in Handler.objects.filter(
+        role=Handler.Role.TEAM_LEAD, user__is_active=True
+    ).values_list("user_id", "organisation__code"):
+        leads.setdefault(code, []).append(user_id)
+    messages = []
+    for move in moves:
+        before = set(filter(None, move.before.handlers.split(",")))
+        after = set(filter(None, move.after.handlers.split(",")))
+        to = move.after.lead_handler or "nobody"
+        for code in after - before:
+            messages += [
+                Message(
+                    user,
+                    move.claim_id,
+                    "claim_moved_in",
+                    f"{move.reference} now has {code} handling it ({', '.join(sorted(after))}).",
+                    f"claim_moved_in:{move.claim_id}:{move.after.schemes}:{user}",
+                )
+                for user in leads.get(code, [])
+            ]
+        for code in before - after:
+            messages += [
+                Message(
+                    user,
+                    None,
+                    "claim_moved_out",
+                    f"{move.reference} has moved from {code} to {to}.",
+                    f"claim_moved_out:{move.claim_id}:{move.after.schemes}:{user}",
+                )
+                for user in leads.get(code, [])
+            ]
+    notifications_create(messages)
+    logger.info("%d claims moved", len(moves))
 
 
 def routing_job_start(

@@ -1,10 +1,14 @@
 """Celery tasks: thin, take ids, return quietly if the row is gone (design.md §4)."""
 
+import smtplib
+
 from celery import shared_task
 from django.db import OperationalError
 from django.utils import timezone
 
+from claims.deadline_services import deadlines_sweep
 from claims.models import RoutingJob
+from claims.notification_services import notification_email_send
 from claims.routing_services import routing_job_run, routing_job_start
 
 
@@ -26,3 +30,23 @@ def handovers_reroute_task() -> int:
         kind=RoutingJob.Kind.HANDOVER, actor=None, decision_date=timezone.localdate()
     )
     return job.pk
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def deadlines_sweep_task() -> dict:
+    """Daily: reminders due and deadlines missed (design.md §4)."""
+    result = deadlines_sweep()
+    return {"reminded": result.reminded, "missed": result.missed}
+
+
+@shared_task(
+    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError, OSError),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def notifications_email_task(notification_ids: list[int]) -> None:
+    """E-mail each notification; a transient failure retries the batch, and those already sent
+    are skipped on the retry."""
+    for notification_id in notification_ids:
+        notification_email_send(notification_id=notification_id)

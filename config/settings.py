@@ -159,11 +159,17 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
     "claims.tasks.routing_job_run_task": {"queue": "bulk"},
     "claims.tasks.handovers_reroute_task": {"queue": "bulk"},
+    "claims.tasks.deadlines_sweep_task": {"queue": "bulk"},
+    "claims.tasks.notifications_email_task": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {
     "handovers-reroute-daily": {
         "task": "claims.tasks.handovers_reroute_task",
         "schedule": crontab(hour=0, minute=30),
+    },
+    "deadlines-sweep-daily": {
+        "task": "claims.tasks.deadlines_sweep_task",
+        "schedule": crontab(hour=6, minute=0),
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

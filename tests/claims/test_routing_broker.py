@@ -1,15 +1,10 @@
 """The re-routing task through the real Redis broker and a real Celery worker process."""
 
 import datetime
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from claims.models import Claim, ClaimClinician, RoutingDecision, RoutingJob
 from claims.routing_services import claims_route
@@ -19,50 +14,6 @@ from tests.factories import ClaimFactory, MemberFactory, MembershipFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 D = datetime.date
-
-
-@pytest.fixture
-def celery_worker_process(transactional_db):
-    """A worker process against the test database and the real broker. The test's own broker
-    queue is private to this run, so nothing queued by another run is picked up."""
-    queue = f"bulk-test-{os.getpid()}"
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "-Q",
-            queue,
-            "--concurrency=1",
-            "--pool=solo",
-            "--loglevel=warning",
-            "--without-heartbeat",
-            "--without-gossip",
-            "--without-mingle",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    yield queue
-    worker.send_signal(signal.SIGTERM)
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
 
 
 def wait_for(job_id: int, timeout: float = 60) -> RoutingJob:
@@ -76,6 +27,7 @@ def wait_for(job_id: int, timeout: float = 60) -> RoutingJob:
 
 
 @pytest.mark.broker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_handover_task_through_redis_moves_each_claim_once(celery_worker_process):
     gp = MemberFactory()
     MembershipFactory(
@@ -101,3 +53,37 @@ def test_handover_task_through_redis_moves_each_claim_once(celery_worker_process
     assert [(j.status, j.rows_done, j.moved) for j in jobs] == [("done", 5, 5), ("done", 5, 0)]
     assert set(Claim.objects.values_list("lead_handler", flat=True)) == {"NHSR"}
     assert RoutingDecision.objects.count() == decisions_before + 5
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_deadline_sweep_through_redis_twice_sends_each_reminder_once(celery_worker_process):
+    from claims.deadline_services import claims_deadlines_recompute
+    from claims.models import ClaimHandling, Notification
+    from claims.tasks import deadlines_sweep_task
+    from handlers.models import HandlerOrganisation
+    from tests.factories import HandlerFactory, UserFactory
+
+    handler = UserFactory(username="sweep_handler")
+    HandlerFactory(user=handler, role="handler")
+    today = datetime.date.today()
+    for _ in range(6):
+        claim = ClaimFactory(
+            lead_handler="MPS", handlers="MPS", assigned_to=handler, letter_of_claim_on=today
+        )
+        ClaimHandling.objects.create(
+            claim=claim, organisation=HandlerOrganisation.objects.get(code="MPS")
+        )
+    claims_deadlines_recompute(
+        claim_ids=list(Claim.objects.values_list("pk", flat=True)), actor=None, reason="test"
+    )
+    # The 14-day acknowledgement is reminded today (14 days before it falls due). The worker runs
+    # one task at a time in order, so once the routing job queued after both sweeps is done,
+    # both sweeps are too.
+    for _ in range(2):
+        deadlines_sweep_task.apply_async(queue=celery_worker_process)
+    barrier = RoutingJob.objects.create(kind=RoutingJob.Kind.HANDOVER, decision_date=today)
+    routing_job_run_task.apply_async(args=[barrier.pk], queue=celery_worker_process)
+    wait_for(barrier.pk)
+    assert Notification.objects.filter(kind="deadline_reminder").count() == 6
+    assert Notification.objects.values("dedupe_key").distinct().count() == 6
