@@ -6,6 +6,9 @@ from claims.models import (
     ClaimClinician,
     ClaimHandling,
     ClaimSegment,
+    Deadline,
+    DeadlineChange,
+    Notification,
     RoutingDecision,
     RoutingJob,
 )
@@ -157,6 +160,43 @@ class RoutingJobAdmin(CaseworkerAdmin):
     @admin.display(description="Rows done")
     def progress(self, job):
         return f"{job.rows_done} of {job.rows_total}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class DeadlineChangeInline(ReadOnlyInline):
+    model = DeadlineChange
+    fields = ["at", "actor", "actor_label", "reason", "before", "after"]
+    readonly_fields = fields
+
+
+@admin.register(Deadline)
+class DeadlineAdmin(CaseworkerAdmin):
+    list_display = ["claim", "kind", "due_on", "status", "suspended", "remind_on"]
+    list_filter = ["status", "kind", "category", "suspended"]
+    search_fields = ["=claim__reference"]
+    list_select_related = ["claim"]
+    date_hierarchy = "due_on"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Deadline._meta.fields if f.name != "id"]
+    inlines = [DeadlineChangeInline]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Notification)
+class NotificationAdmin(CaseworkerAdmin):
+    list_display = ["created_at", "recipient", "kind", "claim", "read_at", "email_status"]
+    list_filter = ["kind", "email_status"]
+    search_fields = ["recipient__username", "=claim__reference"]
+    list_select_related = ["recipient", "claim"]
+    show_full_result_count = False
+    readonly_fields = [f.name for f in Notification._meta.fields if f.name != "id"]
 
     def has_add_permission(self, request):
         return False

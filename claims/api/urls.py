@@ -8,6 +8,7 @@ from claims.api.agreements import (
     RoutingJobDetail,
 )
 from claims.api.deadlines import ClaimDeadlineDetail, DeadlineList
+from claims.api.notifications import NotificationList, NotificationRead
 from claims.api.routing import RoutingPreview
 
 urlpatterns = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("agreements/<int:pk>/preview/", AgreementPreview.as_view(), name="api-agreement-preview"),
     path("agreements/<int:pk>/apply/", AgreementApply.as_view(), name="api-agreement-apply"),
     path("deadlines/", DeadlineList.as_view(), name="api-deadlines"),
+    path("notifications/", NotificationList.as_view(), name="api-notifications"),
+    path("notifications/<int:pk>/read/", NotificationRead.as_view(), name="api-notification-read"),
     path(
         "claims/<str:reference>/deadlines/<int:pk>/",
         ClaimDeadlineDetail.as_view(),
