@@ -41,6 +41,7 @@ format: $(STAMP)
 # Benchmarks on their own PostgreSQL database; not part of `make test`.
 bench: $(STAMP)
 	DATABASE_URL=$${BENCH_DATABASE_URL:-$(BENCH_DATABASE_URL)} SECRET_KEY=bench-only \
+	CELERY_BROKER_URL=$${BENCH_BROKER_URL:-redis://127.0.0.1:6379/15} \
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 worker: $(STAMP)
