@@ -33,9 +33,9 @@ def handovers_reroute_task() -> int:
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
-def deadlines_sweep_task() -> dict:
+def deadlines_sweep_task(batch_size: int = 5000) -> dict:
     """Daily: reminders due and deadlines missed (design.md §4)."""
-    result = deadlines_sweep()
+    result = deadlines_sweep(batch_size=batch_size)
     return {"reminded": result.reminded, "missed": result.missed}
 
 

@@ -49,7 +49,10 @@ def celery_worker_process():
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
-    yield queue
+    worker.queue = queue
+    yield worker
+    if worker.poll() is not None:
+        return
     worker.send_signal(signal.SIGTERM)
     try:
         worker.wait(timeout=20)

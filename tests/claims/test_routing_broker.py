@@ -47,7 +47,7 @@ def test_handover_task_through_redis_moves_each_claim_once(celery_worker_process
     jobs = []
     for _ in range(2):
         job = RoutingJob.objects.create(kind=RoutingJob.Kind.HANDOVER, decision_date=D(2021, 4, 1))
-        routing_job_run_task.apply_async(args=[job.pk], queue=celery_worker_process)
+        routing_job_run_task.apply_async(args=[job.pk], queue=celery_worker_process.queue)
         jobs.append(wait_for(job.pk))
 
     assert [(j.status, j.rows_done, j.moved) for j in jobs] == [("done", 5, 5), ("done", 5, 0)]
@@ -81,9 +81,47 @@ def test_deadline_sweep_through_redis_twice_sends_each_reminder_once(celery_work
     # one task at a time in order, so once the routing job queued after both sweeps is done,
     # both sweeps are too.
     for _ in range(2):
-        deadlines_sweep_task.apply_async(queue=celery_worker_process)
+        deadlines_sweep_task.apply_async(queue=celery_worker_process.queue)
     barrier = RoutingJob.objects.create(kind=RoutingJob.Kind.HANDOVER, decision_date=today)
-    routing_job_run_task.apply_async(args=[barrier.pk], queue=celery_worker_process)
+    routing_job_run_task.apply_async(args=[barrier.pk], queue=celery_worker_process.queue)
     wait_for(barrier.pk)
     assert Notification.objects.filter(kind="deadline_reminder").count() == 6
     assert Notification.objects.values("dedupe_key").distinct().count() == 6
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_mid_sweep_loses_no_reminder(celery_worker_process):
+    from claims.deadline_services import claims_deadlines_recompute, deadlines_sweep
+    from claims.models import ClaimHandling, Notification
+    from claims.tasks import deadlines_sweep_task
+    from handlers.models import HandlerOrganisation
+    from tests.factories import HandlerFactory, UserFactory
+
+    handler = UserFactory(username="killed_sweep_handler")
+    HandlerFactory(user=handler, role="handler")
+    today = datetime.date.today()
+    mps = HandlerOrganisation.objects.get(code="MPS")
+    claims = [
+        ClaimFactory(
+            lead_handler="MPS", handlers="MPS", assigned_to=handler, letter_of_claim_on=today
+        )
+        for _ in range(120)
+    ]
+    ClaimHandling.objects.bulk_create(ClaimHandling(claim=c, organisation=mps) for c in claims)
+    claims_deadlines_recompute(claim_ids=[c.pk for c in claims], actor=None, reason="test")
+
+    # Small batches, so the kill lands between committed batches or inside one.
+    deadlines_sweep_task.apply_async(kwargs={"batch_size": 2}, queue=celery_worker_process.queue)
+    deadline = time.monotonic() + 60
+    while not Notification.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    celery_worker_process.kill()
+    celery_worker_process.wait(timeout=20)
+    sent_before_restart = Notification.objects.count()
+    assert sent_before_restart > 0
+
+    # The next sweep (a restarted worker, or tomorrow's beat) finishes the work.
+    deadlines_sweep(today=today)
+    assert Notification.objects.filter(kind="deadline_reminder").count() == 120
+    assert Notification.objects.values("dedupe_key").distinct().count() == 120
