@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.services import Actor, audit_record_many
 from claims.models import (
+    ROUTING_FACT_FIELDS,
     Activity,
     CareSetting,
     Claim,
@@ -81,19 +82,12 @@ class RouteOutcome:
     moves: list[Move] = dataclasses.field(default_factory=list)
 
 
+# In ClaimRow's field order.
 _FACT_COLUMNS = (
     "pk",
     "reference",
     "practice_id",
-    "matter_type",
-    "care_setting",
-    "activity",
-    "coronavirus_response",
-    "other_indemnity",
-    "provider_cnst_member",
-    "incident_date",
-    "incident_date_from",
-    "incident_date_to",
+    *ROUTING_FACT_FIELDS,
     "schemes",
     "lead_handler",
     "handlers",
