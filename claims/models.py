@@ -496,6 +496,7 @@ class Notification(models.Model):
         DEADLINE_ESCALATED = "deadline_escalated", "Missed deadline escalated"
         CLAIM_MOVED_IN = "claim_moved_in", "Claim moved to your organisation"
         CLAIM_MOVED_OUT = "claim_moved_out", "Claim moved away from your organisation"
+        CLAIM_ASSIGNED = "claim_assigned", "Claim assigned to you"
 
     class EmailStatus(models.TextChoices):
         PENDING = "pending", "Pending"

@@ -3,6 +3,7 @@
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -197,4 +198,44 @@ def claim_update(
             cause=f"Facts changed: {', '.join(facts_changed)}",
         )
         locked.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def claim_assign(*, claim: Claim, actor: Actor, assignee, reason: str = "") -> Claim:
+    """Give a claim to a person. They must be able to see it (their organisation handles a part,
+    or they are NHSR staff); they are told, and the change is audited."""
+    from claims.notification_services import Message, notifications_create
+    from claims.selectors import claims_visible_to
+
+    if not claims_visible_to(user=assignee).filter(pk=claim.pk).exists():
+        raise ValidationError(
+            {"assigned_to": f"{assignee.get_username()} cannot see {claim.reference}."},
+            code="not_visible",
+        )
+    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    before = locked.assigned_to_id
+    locked.assigned_to = assignee
+    locked.version += 1
+    locked.save(update_fields=["assigned_to", "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="claim.assign",
+        subject=locked,
+        before={"assigned_to": before},
+        after={"assigned_to": assignee.pk},
+        reason=reason,
+    )
+    if assignee != actor:
+        notifications_create(
+            [
+                Message(
+                    assignee.pk,
+                    locked.pk,
+                    "claim_assigned",
+                    f"{locked.reference} has been assigned to you.",
+                    f"claim_assigned:{locked.pk}:{locked.version}:{assignee.pk}",
+                )
+            ]
+        )
     return locked

@@ -95,3 +95,33 @@ def test_closing_without_an_outcome_is_refused(caseworker):
         claim_update(claim=claim, actor=caseworker, expected_version=1, status="closed")
     claim.refresh_from_db()
     assert claim.status == "open"
+
+
+def test_assigning_a_claim_tells_the_assignee_and_is_audited(caseworker, mps_handler):
+    from claims.models import ClaimHandling, Notification
+    from claims.services import claim_assign
+    from handlers.models import HandlerOrganisation
+
+    claim = ClaimFactory()
+    ClaimHandling.objects.create(
+        claim=claim, organisation=HandlerOrganisation.objects.get(code="MPS")
+    )
+    claim_assign(claim=claim, actor=caseworker, assignee=mps_handler)
+    claim.refresh_from_db()
+    assert (claim.assigned_to, claim.version) == (mps_handler, 2)
+    notice = Notification.objects.get(recipient=mps_handler)
+    assert notice.kind == "claim_assigned"
+    assert claim.reference in notice.message
+    assert audit_events_for(subject=claim).get(action="claim.assign").actor == caseworker
+
+
+def test_a_claim_cannot_be_assigned_to_someone_who_may_not_see_it(caseworker, mdu_handler):
+    from claims.models import Notification
+    from claims.services import claim_assign
+
+    claim = ClaimFactory()
+    with pytest.raises(ValidationError):
+        claim_assign(claim=claim, actor=caseworker, assignee=mdu_handler)
+    claim.refresh_from_db()
+    assert claim.assigned_to is None
+    assert not Notification.objects.exists()
