@@ -1,4 +1,7 @@
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -180,6 +183,16 @@ class Claim(models.Model):
         on_delete=models.SET_NULL,
         related_name="assigned_claims",
     )
+    # Same NHS number, practice and incident date as a claim already recorded: flagged for a
+    # caseworker to decide, never merged or dropped silently.
+    possible_duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="possible_duplicates",
+        help_text="An earlier claim with the same NHS number, practice and incident date.",
+    )
 
     # Optimistic locking: every service write bumps it; a stale If-Match is refused.
     version = models.PositiveIntegerField(default=1)
@@ -237,6 +250,10 @@ class Claim(models.Model):
             models.Index(fields=["created_at"], name="claim_created_at"),
             models.Index(
                 fields=["created_at"], condition=Q(needs_triage=True), name="claim_triage_queue"
+            ),
+            models.Index(
+                fields=["claimant_nhs_number", "practice", "incident_date"],
+                name="claim_duplicate_key",
             ),
         ]
 
@@ -497,6 +514,7 @@ class Notification(models.Model):
         CLAIM_MOVED_IN = "claim_moved_in", "Claim moved to your organisation"
         CLAIM_MOVED_OUT = "claim_moved_out", "Claim moved away from your organisation"
         CLAIM_ASSIGNED = "claim_assigned", "Claim assigned to you"
+        IMPORT_FINISHED = "import_finished", "Import finished"
 
     class EmailStatus(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -529,3 +547,180 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient_id} {self.kind} {self.created_at:%Y-%m-%d}"
+
+
+class MoneyHead(models.TextChoices):
+    """The three heads of a claim's money (domain.md §6)."""
+
+    DAMAGES = "damages", "Damages"
+    CLAIMANT_COSTS = "claimant_costs", "Claimant costs"
+    DEFENCE_COSTS = "defence_costs", "Defence costs"
+
+
+_PENCE = {"max_digits": 14, "decimal_places": 2}
+
+
+class Reserve(models.Model):
+    """What a claim is expected to cost under one head. A revision is a new row, so the history
+    is the table itself; the current reserve of a head is its latest row."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="reserves")
+    head = models.CharField(max_length=16, choices=MoneyHead.choices)
+    amount = models.DecimalField(**_PENCE, validators=[MinValueValidator(Decimal("0"))])
+    reason = models.CharField(max_length=300, blank=True)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    set_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["claim", "head", "-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="reserve_not_negative"),
+        ]
+        indexes = [models.Index(fields=["claim", "head", "-created_at"], name="reserve_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.head} reserve £{self.amount}"
+
+
+class Payment(models.Model):
+    """Money actually paid on a claim, under one head."""
+
+    class PayeeType(models.TextChoices):
+        CLAIMANT = "claimant", "Claimant"
+        CLAIMANT_SOLICITOR = "claimant_solicitor", "Claimant's solicitor"
+        DEFENCE_SOLICITOR = "defence_solicitor", "Panel (defence) solicitor"
+        EXPERT = "expert", "Expert"
+        COUNSEL = "counsel", "Counsel"
+        OTHER = "other", "Other"
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="payments")
+    head = models.CharField(max_length=16, choices=MoneyHead.choices)
+    amount = models.DecimalField(**_PENCE, validators=[MinValueValidator(Decimal("0.01"))])
+    paid_on = models.DateField()
+    payee_type = models.CharField(max_length=20, choices=PayeeType.choices)
+    payee_name = models.CharField(max_length=200, blank=True)
+    reference = models.CharField(max_length=100, blank=True, help_text="Invoice or payment ref.")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_by_label = models.CharField(max_length=150, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["claim", "paid_on", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_positive"),
+        ]
+        indexes = [models.Index(fields=["claim", "head"], name="payment_claim_head")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} {self.head} paid £{self.amount} on {self.paid_on}"
+
+
+class ClaimNote(models.Model):
+    """A file note on a claim: who wrote what, when. Notes are never edited or deleted."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_label = models.CharField(max_length=150, blank=True)
+    text = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["claim", "-created_at", "-id"]
+        indexes = [models.Index(fields=["claim", "-created_at"], name="claim_note_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.claim_id} note {self.created_at:%Y-%m-%d}"
+
+
+class ImportBatch(models.Model):
+    """One bulk import request (design.md §3.1): what was sent, by whom, under which
+    Idempotency-Key, and how it went, row by row. Large batches run as a Celery task and report
+    progress here."""
+
+    class Kind(models.TextChoices):
+        PRACTICES = "practices", "Practices"
+        MEMBERS = "members", "Members"
+        MEMBERSHIPS = "memberships", "Memberships"
+        EMPLOYMENTS = "employments", "Employments"
+        CLAIMS = "claims", "Claims"
+
+    class Mode(models.TextChoices):
+        ATOMIC = "atomic", "All rows or none"
+        PARTIAL = "partial", "Good rows kept, bad rows reported"
+
+    class BatchStatus(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        REJECTED = "rejected", "Rejected"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    mode = models.CharField(max_length=8, choices=Mode.choices, default=Mode.ATOMIC)
+    status = models.CharField(max_length=8, choices=BatchStatus.choices, default=BatchStatus.QUEUED)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="import_batches",
+    )
+    organisation = models.ForeignKey(
+        HandlerOrganisation,
+        on_delete=models.PROTECT,
+        related_name="import_batches",
+        help_text="The sending organisation: owner of the claims' external references.",
+    )
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    body_hash = models.CharField(max_length=64, help_text="SHA-256 of kind, mode and body.")
+    content_type = models.CharField(max_length=100)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+    failure = models.TextField(blank=True, help_text="Why a batch failed as a whole.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Two identical requests racing each other create one batch (design.md §3.1).
+            models.UniqueConstraint(
+                fields=["created_by", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="import_batch_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(rows_done__lte=F("rows_total")), name="import_batch_progress"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["created_by", "-created_at"], name="import_batch_by_user"),
+            models.Index(fields=["status", "created_at"], name="import_batch_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} {self.kind} ({self.status})"
+
+
+class ImportPayload(models.Model):
+    """The body of a queued batch, kept apart so that listing batches never reads megabytes;
+    deleted once the batch has finished."""
+
+    batch = models.OneToOneField(
+        ImportBatch, primary_key=True, on_delete=models.CASCADE, related_name="payload"
+    )
+    body = models.BinaryField()
+
+    def __str__(self) -> str:
+        return f"payload of {self.batch_id}"

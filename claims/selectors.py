@@ -1,11 +1,23 @@
 """Reads of claims, always through who may see them (design.md §2): enforced here, on the
 queryset, before any view code runs."""
 
-from django.db.models import QuerySet
+from dataclasses import dataclass
+from decimal import Decimal
 
-from claims.models import Claim, ClaimHandling, Deadline
+from django.db.models import QuerySet, Sum
+
+from claims.models import (
+    COMPLETION_DATE_FIELDS,
+    TRIGGER_DATE_FIELDS,
+    Claim,
+    ClaimHandling,
+    Deadline,
+    MoneyHead,
+    Payment,
+    Reserve,
+)
 from handlers.models import Handler
-from handlers.permissions import handler_for, sees_every_claim
+from handlers.permissions import handler_for, is_caseworker, sees_every_claim
 
 
 def claims_visible_to(*, user) -> QuerySet[Claim]:
@@ -18,12 +30,102 @@ def claims_visible_to(*, user) -> QuerySet[Claim]:
         return Claim.objects.none()
     if handler.role == Handler.Role.IMPORTER:
         return Claim.objects.filter(source_organisation_id=handler.organisation_id)
+    return _handled_by(handler.organisation_id)
+
+
+def _handled_by(organisation_id: int) -> QuerySet[Claim]:
     return Claim.objects.filter(
-        pk__in=ClaimHandling.objects.filter(organisation_id=handler.organisation_id).values(
-            "claim_id"
-        )
+        pk__in=ClaimHandling.objects.filter(organisation_id=organisation_id).values("claim_id")
     )
+
+
+# Roles that work claims their organisation handles (design.md §2): MDO handlers and team leads.
+_CLAIM_WORKERS = (Handler.Role.HANDLER, Handler.Role.TEAM_LEAD)
+
+
+def claims_editable_by(*, user) -> QuerySet[Claim]:
+    """Caseworkers change any claim; MDO handlers and team leads those their organisation
+    handles; auditors and importers none (importers write only through imports)."""
+    if is_caseworker(user):
+        return Claim.objects.all()
+    handler = handler_for(user)
+    if handler is None or handler.role not in _CLAIM_WORKERS:
+        return Claim.objects.none()
+    return _handled_by(handler.organisation_id)
+
+
+# Claim fields an MDO handler may change (design.md §2: stage, notes, reserves, payments, the
+# dates that meet deadlines). Routing facts, status and outcome stay with NHSR caseworkers.
+HANDLER_EDITABLE_FIELDS = frozenset(
+    {"stage", "description", *TRIGGER_DATE_FIELDS, *COMPLETION_DATE_FIELDS}
+)
+
+
+def claim_fields_editable_by(*, user, all_fields: frozenset[str]) -> frozenset[str]:
+    """Which of a claim's editable fields this person may change."""
+    if user is None or is_caseworker(user):
+        return all_fields
+    handler = handler_for(user)
+    if handler is None or handler.role not in _CLAIM_WORKERS:
+        return frozenset()
+    return all_fields & HANDLER_EDITABLE_FIELDS
 
 
 def deadlines_visible_to(*, user) -> QuerySet[Deadline]:
     return Deadline.objects.filter(claim__in=claims_visible_to(user=user))
+
+
+@dataclass(frozen=True)
+class MoneyLine:
+    head: str
+    label: str
+    reserve: Decimal
+    paid: Decimal
+
+    @property
+    def outstanding(self) -> Decimal:
+        return max(self.reserve - self.paid, Decimal("0.00"))
+
+
+@dataclass(frozen=True)
+class MoneySummary:
+    lines: tuple[MoneyLine, ...]
+
+    @property
+    def reserve(self) -> Decimal:
+        return sum((line.reserve for line in self.lines), Decimal("0.00"))
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((line.paid for line in self.lines), Decimal("0.00"))
+
+    @property
+    def outstanding(self) -> Decimal:
+        return sum((line.outstanding for line in self.lines), Decimal("0.00"))
+
+
+def claim_money(*, claim: Claim) -> MoneySummary:
+    """Current reserve (the latest revision) and payments to date, per head and in total. Two
+    queries whatever the history."""
+    latest: dict[str, Decimal] = {}
+    # A claim has a handful of revisions; DISTINCT ON would tie this to PostgreSQL (the demo
+    # runs on SQLite).
+    for head, amount in (
+        Reserve.objects.filter(claim=claim)
+        .order_by("-created_at", "-id")
+        .values_list("head", "amount")
+    ):
+        latest.setdefault(head, amount)
+    paid = dict(
+        Payment.objects.filter(claim=claim)
+        .values("head")
+        .annotate(total=Sum("amount"))
+        .values_list("head", "total")
+    )
+    zero = Decimal("0.00")
+    return MoneySummary(
+        tuple(
+            MoneyLine(head, label, latest.get(head, zero), paid.get(head) or zero)
+            for head, label in MoneyHead.choices
+        )
+    )

@@ -1,9 +1,10 @@
 """Writes to claims. Each public function is one transaction that writes its own audit rows."""
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -16,9 +17,18 @@ from claims.models import (
     TRIGGER_DATE_FIELDS,
     Claim,
     ClaimClinician,
+    ClaimNote,
     ClaimReferenceCounter,
+    MoneyHead,
+    Outcome,
+    Payment,
+    Reserve,
+    Status,
 )
 from claims.routing_services import claims_route
+from claims.selectors import claim_fields_editable_by, claims_editable_by
+from handlers.models import Handler
+from handlers.permissions import is_caseworker, user_role
 from members.models import Member
 from members.validators import nhs_number_normalise
 
@@ -104,6 +114,24 @@ def claim_create(
     return claim
 
 
+def claim_lock_for_write(*, claim: Claim, actor: Actor, expected_version: int | None) -> Claim:
+    """Lock the claim's row for this transaction, then check, under the lock, that the actor may
+    change it (a system actor, None, always may) and that nobody changed it since the caller
+    read it. Every write to a claim starts here."""
+    writable = Claim.objects.all() if actor is None else claims_editable_by(user=actor)
+    locked = writable.select_for_update().filter(pk=claim.pk).first()
+    if locked is None:
+        raise PermissionDenied(f"You may not change {claim.reference}.")
+    if expected_version is not None and locked.version != expected_version:
+        raise StaleVersion(expected=expected_version, current=locked.version)
+    return locked
+
+
+def _claim_version_bump(claim: Claim) -> None:
+    claim.version += 1
+    Claim.objects.filter(pk=claim.pk).update(version=claim.version, updated_at=timezone.now())
+
+
 # Fields a person may change through claim_update; routing results and the reference are not.
 CLAIM_EDITABLE_FIELDS = frozenset(
     {
@@ -164,9 +192,11 @@ def claim_update(
     unknown = set(changes) - CLAIM_EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
-    locked = Claim.objects.select_for_update().get(pk=claim.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise StaleVersion(expected=expected_version, current=locked.version)
+    allowed = claim_fields_editable_by(user=actor, all_fields=CLAIM_EDITABLE_FIELDS)
+    refused = sorted(set(changes) - allowed)
+    if refused:
+        raise PermissionDenied(f"You may not change {', '.join(refused)}.")
+    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
     before = audit_snapshot(locked)
     for name, value in _claimant_fields(changes).items():
         setattr(locked, name, value)
@@ -213,7 +243,10 @@ def claim_assign(*, claim: Claim, actor: Actor, assignee, reason: str = "") -> C
             {"assigned_to": f"{assignee.get_username()} cannot see {claim.reference}."},
             code="not_visible",
         )
-    locked = Claim.objects.select_for_update().get(pk=claim.pk)
+    role = user_role(actor) if actor is not None else None
+    if actor is not None and not (is_caseworker(actor) or role == Handler.Role.TEAM_LEAD):
+        raise PermissionDenied("Only caseworkers and team leads assign claims.")
+    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=None)
     before = locked.assigned_to_id
     locked.assigned_to = assignee
     locked.version += 1
@@ -239,3 +272,177 @@ def claim_assign(*, claim: Claim, actor: Actor, assignee, reason: str = "") -> C
             ]
         )
     return locked
+
+
+@transaction.atomic
+def claim_close(
+    *, claim: Claim, actor: Actor, outcome: str, expected_version: int | None, reason: str = ""
+) -> Claim:
+    """Close a claim with its outcome (domain.md §5). Its open deadlines stay as they are: the
+    history shows what was outstanding when it closed."""
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": f"Choose one of {', '.join(Outcome.values)}."})
+    if claim.status == Status.CLOSED:
+        raise ValidationError({"status": f"{claim.reference} is already closed."}, code="closed")
+    return claim_update(
+        claim=claim,
+        actor=actor,
+        expected_version=expected_version,
+        reason=reason or "Closed",
+        status=Status.CLOSED,
+        outcome=outcome,
+    )
+
+
+@transaction.atomic
+def claim_reopen(*, claim: Claim, actor: Actor, expected_version: int | None, reason: str) -> Claim:
+    """A closed claim can be reopened (domain.md §5); the reason is kept in the audit trail."""
+    if claim.status != Status.CLOSED:
+        raise ValidationError({"status": f"{claim.reference} is not closed."}, code="open")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the claim is reopened."}, code="required")
+    return claim_update(
+        claim=claim,
+        actor=actor,
+        expected_version=expected_version,
+        reason=reason,
+        status=Status.OPEN,
+        outcome="",
+    )
+
+
+def _pounds(value: Any, *, field: str, minimum: Decimal) -> Decimal:
+    """Money is Decimal in pounds and pence (domain.md §6): never a float, never a fraction of
+    a penny."""
+    if isinstance(value, float):
+        raise ValidationError({field: "Give money as a string or Decimal, not a float."})
+    try:
+        amount = Decimal(str(value).strip().replace(",", "").lstrip("£"))
+    except (ArithmeticError, ValueError):
+        raise ValidationError({field: f"{value!r} is not an amount in pounds."}) from None
+    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+        raise ValidationError({field: "Give pounds and pence: at most two decimal places."})
+    if amount < minimum:
+        raise ValidationError({field: f"The amount must be at least £{minimum}."})
+    return amount.quantize(Decimal("0.01"))
+
+
+def _head(head: str) -> str:
+    if head not in MoneyHead.values:
+        raise ValidationError({"head": f"Choose one of {', '.join(MoneyHead.values)}."})
+    return head
+
+
+@transaction.atomic
+def reserve_set(
+    *,
+    claim: Claim,
+    actor: Actor,
+    head: str,
+    amount: Any,
+    reason: str = "",
+    expected_version: int | None = None,
+    actor_label: str = "",
+) -> Reserve:
+    """Revise what one head of a claim is expected to cost; the previous figure stays in the
+    history (the earlier rows) and the audit trail."""
+    head = _head(head)
+    amount = _pounds(amount, field="amount", minimum=Decimal("0"))
+    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
+    previous = (
+        Reserve.objects.filter(claim=locked, head=head)
+        .order_by("-created_at", "-id")
+        .values_list("amount", flat=True)
+        .first()
+    )
+    reserve = Reserve.objects.create(
+        claim=locked,
+        head=head,
+        amount=amount,
+        reason=reason[:300],
+        set_by=actor if getattr(actor, "is_authenticated", False) else None,
+        set_by_label=actor_label,
+    )
+    _claim_version_bump(locked)
+    audit_record(
+        actor=actor,
+        actor_label=actor_label,
+        action="claim.reserve",
+        subject=locked,
+        before={"head": head, "amount": None if previous is None else str(previous)},
+        after={"head": head, "amount": str(amount)},
+        reason=reason,
+    )
+    return reserve
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    claim: Claim,
+    actor: Actor,
+    head: str,
+    amount: Any,
+    paid_on,
+    payee_type: str,
+    payee_name: str = "",
+    reference: str = "",
+    expected_version: int | None = None,
+    actor_label: str = "",
+) -> Payment:
+    """Record money paid on a claim."""
+    head = _head(head)
+    amount = _pounds(amount, field="amount", minimum=Decimal("0.01"))
+    if payee_type not in Payment.PayeeType.values:
+        raise ValidationError(
+            {"payee_type": f"Choose one of {', '.join(Payment.PayeeType.values)}."}
+        )
+    if paid_on is None:
+        raise ValidationError({"paid_on": "Give the date the payment was made."})
+    if paid_on > timezone.localdate():
+        raise ValidationError({"paid_on": "A payment cannot be recorded before it is made."})
+    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
+    payment = Payment.objects.create(
+        claim=locked,
+        head=head,
+        amount=amount,
+        paid_on=paid_on,
+        payee_type=payee_type,
+        payee_name=payee_name[:200],
+        reference=reference[:100],
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        recorded_by_label=actor_label,
+    )
+    _claim_version_bump(locked)
+    audit_record(
+        actor=actor,
+        actor_label=actor_label,
+        action="claim.payment",
+        subject=locked,
+        after=audit_snapshot(payment, ["head", "amount", "paid_on", "payee_type", "reference"]),
+    )
+    return payment
+
+
+@transaction.atomic
+def note_add(*, claim: Claim, actor: Actor, text: str, actor_label: str = "") -> ClaimNote:
+    """Add a file note. Notes only ever add, so they never conflict with another person's edit
+    and do not move the claim's version on."""
+    text = text.strip()
+    if not text:
+        raise ValidationError({"text": "Write the note before saving it."}, code="required")
+    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=None)
+    note = ClaimNote.objects.create(
+        claim=locked,
+        author=actor if getattr(actor, "is_authenticated", False) else None,
+        author_label=actor_label,
+        text=text,
+    )
+    audit_record(
+        actor=actor,
+        actor_label=actor_label,
+        action="claim.note",
+        subject=locked,
+        after={"note": note.pk, "text": text[:200]},
+    )
+    return note
