@@ -1,16 +1,19 @@
 """Reads of claims, always through who may see them (design.md §2): enforced here, on the
 queryset, before any view code runs."""
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone
 
 from claims.models import (
     COMPLETION_DATE_FIELDS,
     TRIGGER_DATE_FIELDS,
     Claim,
     ClaimHandling,
+    ClaimSegment,
     Deadline,
     MoneyHead,
     Payment,
@@ -18,6 +21,7 @@ from claims.models import (
 )
 from handlers.models import Handler
 from handlers.permissions import handler_for, is_caseworker, sees_every_claim
+from members.validators import nhs_number_normalise
 
 
 def claims_visible_to(*, user) -> QuerySet[Claim]:
@@ -69,6 +73,74 @@ def claim_fields_editable_by(*, user, all_fields: frozenset[str]) -> frozenset[s
     if handler is None or handler.role not in _CLAIM_WORKERS:
         return frozenset()
     return all_fields & HANDLER_EDITABLE_FIELDS
+
+
+POSSIBLE_DUPLICATE = "POSSIBLE_DUPLICATE"
+
+
+def claims_search(claims: QuerySet[Claim], q: str) -> QuerySet[Claim]:
+    """design.md §3.3 `q`: reference, external reference, claimant name, or NHS number with or
+    without spaces. A reference or NHS number is an exact, indexed match; anything else also
+    matches part of the claimant's name."""
+    q = " ".join(q.split())
+    if not q:
+        return claims
+    digits = nhs_number_normalise(q)
+    if digits.isdigit() and len(digits) == 10:
+        return claims.filter(claimant_nhs_number=digits)
+    return claims.filter(Q(reference=q.upper()) | Q(external_ref=q) | Q(claimant_name__icontains=q))
+
+
+def claims_overdue(claims: QuerySet[Claim], today: datetime.date | None = None) -> QuerySet[Claim]:
+    """Claims with any unmet deadline past its day (open, or already marked missed)."""
+    today = today or timezone.localdate()
+    return claims.filter(
+        pk__in=Deadline.objects.filter(status__in=["open", "missed"], due_on__lt=today).values(
+            "claim_id"
+        )
+    )
+
+
+def claims_filter(claims: QuerySet[Claim], **filters) -> QuerySet[Claim]:
+    """The filters of design.md §3.3, each optional (None or absent: not applied). `scheme` and
+    `handler` match any segment of the current decision; the incident filters match a date or
+    any part of a range, inclusive."""
+    if filters.get("scheme"):
+        claims = claims.filter(
+            pk__in=ClaimSegment.objects.filter(scheme=filters["scheme"]).values("claim_id")
+        )
+    if filters.get("handler"):
+        claims = claims.filter(
+            pk__in=ClaimSegment.objects.filter(handler=filters["handler"]).values("claim_id")
+        )
+    for name in ("lead_handler", "stage", "status"):
+        if filters.get(name):
+            claims = claims.filter(**{name: filters[name]})
+    if filters.get("practice"):
+        claims = claims.filter(practice__ods_code=filters["practice"])
+    if filters.get("incident_date_after"):
+        after = filters["incident_date_after"]
+        claims = claims.filter(Q(incident_date__gte=after) | Q(incident_date_to__gte=after))
+    if filters.get("incident_date_before"):
+        before = filters["incident_date_before"]
+        claims = claims.filter(Q(incident_date__lte=before) | Q(incident_date_from__lte=before))
+    if filters.get("notified_after"):
+        claims = claims.filter(notified_on__gte=filters["notified_after"])
+    if filters.get("notified_before"):
+        claims = claims.filter(notified_on__lte=filters["notified_before"])
+    if filters.get("overdue"):
+        claims = claims_overdue(claims)
+    if filters.get("flag") == POSSIBLE_DUPLICATE:
+        claims = claims.filter(possible_duplicate_of__isnull=False)
+    elif filters.get("flag"):
+        claims = claims.filter(flags__contains=filters["flag"])
+    if filters.get("triage"):
+        claims = claims.filter(needs_triage=True)
+    if filters.get("assigned_to"):
+        claims = claims.filter(assigned_to=filters["assigned_to"])
+    if filters.get("q"):
+        claims = claims_search(claims, filters["q"])
+    return claims
 
 
 def deadlines_visible_to(*, user) -> QuerySet[Deadline]:
