@@ -19,6 +19,7 @@ from claims.models import (
     Deadline,
     DeadlineChange,
 )
+from config.postgres_copy import copy_into, insert_returning, json_text, update_rows
 from handlers.permissions import is_caseworker
 
 _CLAIM_COLUMNS = (
@@ -111,23 +112,43 @@ def claims_deadlines_recompute(
                 updated.append(deadline)
             if before != after:
                 history.append((deadline, before, after))
-    Deadline.objects.bulk_create(created, batch_size=2000)
-    Deadline.objects.bulk_update(updated, [*_TRACKED, "remind_on"], batch_size=2000)
+    now = timezone.now()
+    ids = {
+        (claim_id, kind): pk
+        for pk, claim_id, kind in insert_returning(
+            Deadline,
+            ("claim_id", "kind", *_TRACKED, "remind_on", "waived_reason", "updated_at"),
+            (
+                (d.claim_id, d.kind, *(getattr(d, n) for n in _TRACKED), d.remind_on, "", now)
+                for d in created
+            ),
+            returning=("id", "claim_id", "kind"),
+        )
+    }
+    for deadline in created:
+        deadline.pk = ids[(deadline.claim_id, deadline.kind)]
+    update_rows(
+        Deadline,
+        ("id", *_TRACKED, "remind_on", "updated_at"),
+        ((d.pk, *(getattr(d, n) for n in _TRACKED), d.remind_on, now) for d in updated),
+    )
     gone = [d.pk for key, d in existing.items() if key not in seen]
     Deadline.objects.filter(pk__in=gone).delete()
-    DeadlineChange.objects.bulk_create(
-        [
-            DeadlineChange(
-                deadline=deadline,
-                actor=user,
-                actor_label=actor_label,
-                reason=reason[:300],
-                before=before,
-                after=after,
+    copy_into(
+        DeadlineChange,
+        ("deadline_id", "at", "actor_id", "actor_label", "reason", "before", "after"),
+        (
+            (
+                deadline.pk,
+                now,
+                user.pk if user else None,
+                actor_label,
+                reason[:300],
+                json_text(before),
+                json_text(after),
             )
             for deadline, before, after in history
-        ],
-        batch_size=2000,
+        ),
     )
     return len(history) + len(gone)
 

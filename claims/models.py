@@ -681,6 +681,9 @@ class ImportBatch(models.Model):
     idempotency_key = models.CharField(max_length=200, blank=True)
     body_hash = models.CharField(max_length=64, help_text="SHA-256 of kind, mode and body.")
     content_type = models.CharField(max_length=100)
+    queued = models.BooleanField(
+        default=False, help_text="Large: answered 202 and run by a Celery task."
+    )
     rows_total = models.PositiveIntegerField(default=0)
     rows_done = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
@@ -713,14 +716,19 @@ class ImportBatch(models.Model):
         return f"import {self.pk} {self.kind} ({self.status})"
 
 
-class ImportPayload(models.Model):
-    """The body of a queued batch, kept apart so that listing batches never reads megabytes;
-    deleted once the batch has finished."""
+class ImportChunk(models.Model):
+    """A queued batch's body, kept in pieces so that a 100,000-row upload streams in and out
+    without being held whole in memory; deleted once the batch has finished."""
 
-    batch = models.OneToOneField(
-        ImportBatch, primary_key=True, on_delete=models.CASCADE, related_name="payload"
-    )
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="chunks")
+    seq = models.PositiveIntegerField()
     body = models.BinaryField()
 
+    class Meta:
+        ordering = ["batch", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "seq"], name="import_chunk_order"),
+        ]
+
     def __str__(self) -> str:
-        return f"payload of {self.batch_id}"
+        return f"chunk {self.seq} of import {self.batch_id}"

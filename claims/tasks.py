@@ -7,6 +7,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from claims.deadline_services import deadlines_sweep
+from claims.import_services import import_batch_run
 from claims.models import RoutingJob
 from claims.notification_services import notification_email_send
 from claims.routing_services import routing_job_run, routing_job_start
@@ -50,3 +51,14 @@ def notifications_email_task(notification_ids: list[int]) -> None:
     are skipped on the retry."""
     for notification_id in notification_ids:
         notification_email_send(notification_id=notification_id)
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def import_batch_run_task(self, batch_id: int) -> None:
+    """A large import (design.md §3.1); a rerun resumes after the rows already committed."""
+    import_batch_run(batch_id=batch_id)

@@ -1,6 +1,7 @@
-"""Bulk inserts for the few places that write tens of thousands of rows at once (re-routing,
-imports): PostgreSQL COPY, which skips building a model instance per row; other databases (the
-SQLite demo) fall back to bulk_create."""
+"""Bulk writes for the few places that write tens of thousands of rows at once (re-routing,
+imports, deadlines): PostgreSQL COPY, or one INSERT/UPDATE over unnest()ed arrays, which skip
+building a model instance per row and cost one statement however many rows there are; other
+databases (the SQLite demo) fall back to bulk_create and bulk_update."""
 
 import json
 from collections.abc import Iterable, Sequence
@@ -48,3 +49,60 @@ def copy_into(
         for row in rows:
             copy.write_row(row)
     return len(rows)
+
+
+def _array_types(model: type[models.Model], columns: Sequence[str]) -> list[str]:
+    fields = [model._meta.get_field(column) for column in columns]
+    return [f"{field.db_type(connection)}[]" for field in fields]
+
+
+def insert_returning(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    returning: Sequence[str] = ("id",),
+) -> list[tuple]:
+    """Insert `rows` and return the `returning` columns of each new row. Callers match rows
+    back by a unique column they returned, never by position."""
+    rows = list(rows)
+    if not rows:
+        return []
+    if connection.vendor != "postgresql":
+        created = model.objects.bulk_create(
+            [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=2000
+        )
+        return [tuple(getattr(obj, name) for name in returning) for obj in created]
+    quote = connection.ops.quote_name
+    arrays = ", ".join(f"%s::{kind}" for kind in _array_types(model, columns))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, columns))}) "
+            f"SELECT * FROM unnest({arrays}) RETURNING {', '.join(map(quote, returning))}",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+        return cursor.fetchall()
+
+
+def update_rows(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """Set `columns[1:]` of the rows whose primary key is `columns[0]`: one UPDATE ... FROM
+    unnest() statement (Django's bulk_update writes a CASE per row and column)."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        objects = [model(**dict(zip(columns, row, strict=True))) for row in rows]
+        return model.objects.bulk_update(objects, list(columns[1:]), batch_size=2000)
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    arrays = ", ".join(f"%s::{kind}" for kind in _array_types(model, columns))
+    names = ", ".join(quote(column) for column in columns)
+    assignments = ", ".join(f"{quote(c)} = new.{quote(c)}" for c in columns[1:])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS new({names}) "
+            f"WHERE {table}.{quote(columns[0])} = new.{quote(columns[0])}",
+            [list(column) for column in zip(*rows, strict=True)],
+        )
+        return cursor.rowcount

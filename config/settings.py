@@ -160,6 +160,7 @@ CELERY_TASK_ROUTES = {
     "claims.tasks.routing_job_run_task": {"queue": "bulk"},
     "claims.tasks.handovers_reroute_task": {"queue": "bulk"},
     "claims.tasks.deadlines_sweep_task": {"queue": "bulk"},
+    "claims.tasks.import_batch_run_task": {"queue": "bulk"},
     "claims.tasks.notifications_email_task": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {

@@ -8,6 +8,7 @@ from claims.api.agreements import (
     RoutingJobDetail,
 )
 from claims.api.deadlines import ClaimDeadlineDetail, DeadlineList
+from claims.api.imports import ImportBatchDetail, ImportBatchList, ImportCreate
 from claims.api.notifications import NotificationList, NotificationRead
 from claims.api.routing import RoutingPreview
 
@@ -18,6 +19,9 @@ urlpatterns = [
     path("agreements/<int:pk>/", AgreementDetail.as_view(), name="api-agreement"),
     path("agreements/<int:pk>/preview/", AgreementPreview.as_view(), name="api-agreement-preview"),
     path("agreements/<int:pk>/apply/", AgreementApply.as_view(), name="api-agreement-apply"),
+    path("imports/batches/", ImportBatchList.as_view(), name="api-import-batches"),
+    path("imports/batches/<int:pk>/", ImportBatchDetail.as_view(), name="api-import-batch"),
+    path("imports/<str:kind>/", ImportCreate.as_view(), name="api-import"),
     path("deadlines/", DeadlineList.as_view(), name="api-deadlines"),
     path("notifications/", NotificationList.as_view(), name="api-notifications"),
     path("notifications/<int:pk>/read/", NotificationRead.as_view(), name="api-notification-read"),

@@ -1,0 +1,1023 @@
+"""Bulk imports of practices, members, memberships, employments and claims (design.md §3.1).
+
+A request is spooled (bounded memory), checked against its Idempotency-Key, and then either run
+at once (small) or stored in chunks and run by a Celery task (large). Either way the rows are read
+as a stream, `SUB_BATCH` at a time; each slice costs a fixed number of queries, however many rows
+it holds. Atomic batches are checked in full before anything is written; a queued batch commits
+slice by slice with its progress, so a worker that dies mid-batch resumes where it stopped.
+
+Upserts are on natural keys. A record that matches a stored one changes only the fields it gives
+(docs/api.md): a sender re-sending a claim never wipes what a handler recorded since.
+"""
+
+import datetime
+import hashlib
+import logging
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, IntegrityError, models, transaction
+from django.db.models import F, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from audit.services import Actor, audit_diff, audit_record_many, audit_snapshot
+from claims import import_records as spec
+from claims.deadline_services import claims_deadlines_recompute
+from claims.import_parsing import BodyError, body_format, file_chunks, records
+from claims.models import (
+    ROUTING_FACT_FIELDS,
+    Claim,
+    ClaimClinician,
+    ImportBatch,
+    ImportChunk,
+    Status,
+)
+from claims.routing_services import claims_route
+from config.postgres_copy import copy_into
+from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
+from handlers.permissions import handler_for, is_caseworker
+from members.models import DefenceOrganisation, Employment, Member, Membership, Practice
+
+logger = logging.getLogger(__name__)
+
+SUB_BATCH = 2000
+CHUNK_BYTES = 1024 * 1024
+# The fields of a claim whose change moves its deadlines (design.md §3.4, domain.md §5).
+_DEADLINE_INPUTS = frozenset(
+    {
+        *spec.TRIGGER_DATES,
+        *spec.COMPLETION_DATES,
+        "incident_date",
+        "incident_date_to",
+        "date_of_knowledge",
+        "claimant_date_of_birth",
+        "claimant_date_of_death",
+        "claimant_lacks_capacity",
+    }
+)
+
+
+class PayloadTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"The body is larger than the {limit:,}-byte limit: split the batch.")
+
+
+class IdempotencyConflict(Exception):
+    def __init__(self, batch: ImportBatch) -> None:
+        super().__init__(
+            f"Idempotency-Key already used for batch {batch.pk} with a different body; "
+            "use a new key for new content."
+        )
+        self.batch = batch
+
+
+@dataclass
+class Submission:
+    batch: ImportBatch
+    replayed: bool = False
+
+
+def may_import(user) -> bool:
+    """Importers (systems) and NHSR caseworkers send bulk data (design.md §2)."""
+    handler = handler_for(user)
+    return is_caseworker(user) or (handler is not None and handler.role == Handler.Role.IMPORTER)
+
+
+def _sender(user) -> HandlerOrganisation:
+    handler = handler_for(user)
+    if handler is not None:
+        return handler.organisation
+    return HandlerOrganisation.objects.get(code=NHSR_CODE)
+
+
+def _spool(stream: IO[bytes], *, kind: str, mode: str, limit: int):
+    """Copy the request body to a spooled file (memory up to a megabyte, then disk), hashing it
+    with the kind and mode, and refusing it once it passes the limit."""
+    # Returned open: the caller reads it back and closes it.
+    spool = tempfile.SpooledTemporaryFile(max_size=CHUNK_BYTES)  # noqa: SIM115
+    digest = hashlib.sha256(f"{kind}\n{mode}\n".encode())
+    size = 0
+    for chunk in file_chunks(stream, 64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            spool.close()
+            raise PayloadTooLarge(limit)
+        digest.update(chunk)
+        spool.write(chunk)
+    spool.seek(0)
+    return spool, digest.hexdigest()
+
+
+def _spooled_chunks(spool) -> Callable[[], Iterator[bytes]]:
+    def chunks() -> Iterator[bytes]:
+        spool.seek(0)
+        yield from file_chunks(spool)
+
+    return chunks
+
+
+def _replay(batch: ImportBatch, body_hash: str) -> Submission:
+    if batch.body_hash != body_hash:
+        raise IdempotencyConflict(batch)
+    return Submission(batch=batch, replayed=True)
+
+
+def _count(
+    content_type: str, chunks: Callable[[], Iterator[bytes]]
+) -> tuple[int, BodyError | None]:
+    """How many records the body holds, reading it once as a stream, so that progress has its
+    total from the first poll and an unreadable body is refused before any row is written."""
+    total = 0
+    try:
+        for _ in records(content_type, chunks()):
+            total += 1
+    except BodyError as error:
+        return total, error
+    return total, None
+
+
+def import_submit(
+    *,
+    actor: Actor,
+    kind: str,
+    mode: str,
+    content_type: str,
+    stream: IO[bytes],
+    idempotency_key: str = "",
+) -> Submission:
+    """Take one bulk-import request. Raises BodyError (the body as a whole is unreadable),
+    PayloadTooLarge, IdempotencyConflict or PermissionDenied; row errors are in the batch."""
+    if not may_import(actor):
+        raise PermissionDenied("Only importers and caseworkers send bulk imports.")
+    body_format(content_type)
+    spool, body_hash = _spool(stream, kind=kind, mode=mode, limit=settings.IMPORT_MAX_BODY_BYTES)
+    with spool:
+        key = idempotency_key.strip()
+        if key:
+            earlier = ImportBatch.objects.filter(created_by=actor, idempotency_key=key).first()
+            if earlier is not None:
+                return _replay(earlier, body_hash)
+        chunks = _spooled_chunks(spool)
+        total, unreadable = _count(content_type, chunks)
+        large = unreadable is None and total > settings.IMPORT_SYNC_MAX_ROWS
+        try:
+            # A racing twin with the same key blocks on the unique index until this commits,
+            # then finds this batch and answers with its result: one batch, one result.
+            with transaction.atomic():
+                batch = ImportBatch.objects.create(
+                    kind=kind,
+                    mode=mode,
+                    created_by=actor,
+                    organisation=_sender(actor),
+                    idempotency_key=key,
+                    body_hash=body_hash,
+                    content_type=content_type[:100],
+                    status=(
+                        ImportBatch.BatchStatus.QUEUED if large else ImportBatch.BatchStatus.RUNNING
+                    ),
+                    started_at=None if large else timezone.now(),
+                    rows_total=total,
+                    queued=large,
+                )
+                if unreadable is not None:
+                    _reject_body(batch, unreadable)
+                elif large:
+                    _store_chunks(batch, chunks())
+                    transaction.on_commit(lambda: _queue(batch.pk))
+                else:
+                    _run(batch, chunks, queued=False)
+        except IntegrityError:
+            if not key:
+                raise
+            earlier = ImportBatch.objects.get(created_by=actor, idempotency_key=key)
+            return _replay(earlier, body_hash)
+    batch.refresh_from_db()
+    return Submission(batch=batch)
+
+
+def _queue(batch_id: int) -> None:
+    from claims.tasks import import_batch_run_task
+
+    import_batch_run_task.delay(batch_id)
+
+
+def _store_chunks(batch: ImportBatch, chunks: Iterator[bytes]) -> None:
+    """Store the body in pieces of about a megabyte, one insert per piece."""
+    buffer, seq = bytearray(), 0
+    for chunk in chunks:
+        buffer += chunk
+        if len(buffer) >= CHUNK_BYTES:
+            ImportChunk.objects.create(batch=batch, seq=seq, body=bytes(buffer))
+            buffer, seq = bytearray(), seq + 1
+    if buffer or seq == 0:
+        ImportChunk.objects.create(batch=batch, seq=seq, body=bytes(buffer))
+
+
+def _stored_chunks(batch_id: int) -> Callable[[], Iterator[bytes]]:
+    def chunks() -> Iterator[bytes]:
+        ids = (
+            ImportChunk.objects.filter(batch_id=batch_id)
+            .order_by("seq")
+            .values_list("pk", flat=True)
+        )
+        for pk in list(ids):
+            yield bytes(ImportChunk.objects.values_list("body", flat=True).get(pk=pk))
+
+    return chunks
+
+
+def import_batch_run(*, batch_id: int) -> None:
+    """Run a queued batch (the Celery task). Safe to run twice and to resume after a crash: rows
+    before `rows_done` were committed with their counts and errors, and are skipped."""
+    batch = ImportBatch.objects.select_related("created_by").filter(pk=batch_id).first()
+    if batch is None or batch.status not in (
+        ImportBatch.BatchStatus.QUEUED,
+        ImportBatch.BatchStatus.RUNNING,
+    ):
+        return
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.BatchStatus.RUNNING, started_at=batch.started_at or timezone.now()
+    )
+    batch.status = ImportBatch.BatchStatus.RUNNING
+    try:
+        _run(batch, _stored_chunks(batch.pk), queued=True)
+    except DatabaseError as error:
+        done = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch.pk)
+        if _transient(error):
+            raise  # the task retries and resumes from rows_done
+        _fail(batch, done, error)
+        raise
+    except Exception as error:
+        done = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch.pk)
+        _fail(batch, done, error)
+        raise
+
+
+def _fail(batch: ImportBatch, done: int, error: Exception) -> None:
+    _finish(batch, ImportBatch.BatchStatus.FAILED, _failure(done, batch.rows_total, error))
+    batch.refresh_from_db()
+    import_finished_notify(batch=batch)
+
+
+def _transient(error: DatabaseError) -> bool:
+    from django.db import OperationalError
+
+    return isinstance(error, OperationalError)
+
+
+def _failure(done: int, total: int, error: Exception) -> str:
+    applied = (
+        f"{done:,} of {total:,} rows were applied before it stopped"
+        if done
+        else "no row was applied"
+    )
+    return f"The batch failed and {applied}: {error}"[:2000]
+
+
+def _finish(batch: ImportBatch, status: str, failure: str = "") -> None:
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=status, failure=failure, finished_at=timezone.now()
+    )
+    ImportChunk.objects.filter(batch_id=batch.pk).delete()
+
+
+def _slices(rows: Iterator[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]]:
+    while piece := list(islice(rows, SUB_BATCH)):
+        yield piece
+
+
+@dataclass
+class _Run:
+    """What a batch remembers from one slice to the next."""
+
+    batch: ImportBatch
+    actor: Actor
+    importer: "Importer"
+    seen: dict[Hashable, int] = field(default_factory=dict)
+    errors: list[dict] = field(default_factory=list)
+    # Membership periods accepted so far, so two rows of a batch cannot overlap each other.
+    periods: dict[tuple[int, int], list[tuple]] = field(default_factory=lambda: defaultdict(list))
+
+    def forget(self) -> None:
+        """Between the checking pass and the writing pass of an atomic batch."""
+        self.seen.clear()
+        self.periods.clear()
+
+    def clean(self, piece: list[tuple[int, Any]]) -> list[tuple[int, dict]]:
+        """The records of a slice that pass their own checks and are not repeats of an
+        earlier row's natural key; the others' errors are kept."""
+        good = []
+        for row, record in piece:
+            cleaned, errors = spec.record_clean(self.batch.kind, row, record)
+            if cleaned is not None:
+                key = self.importer.key(cleaned)
+                first = self.seen.setdefault(key, row)
+                if first != row:
+                    errors.add(
+                        self.importer.key_field,
+                        spec.DUPLICATE_IN_BATCH,
+                        f"Row {first} already has this {self.importer.key_label}.",
+                    )
+                    cleaned = None
+            if cleaned is None:
+                self.errors.extend(errors.items)
+            else:
+                good.append((row, cleaned))
+        return good
+
+
+def _reject_body(batch: ImportBatch, error: BodyError) -> None:
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        rows_total=0, errors=[{"field": None, "code": error.code, "message": str(error)}]
+    )
+    _finish(batch, ImportBatch.BatchStatus.REJECTED)
+
+
+def _run(batch: ImportBatch, chunks: Callable[[], Iterator[bytes]], *, queued: bool) -> None:
+    run = _Run(batch=batch, actor=batch.created_by, importer=IMPORTERS[batch.kind])
+    if batch.mode == ImportBatch.Mode.ATOMIC and not _check_all(run, chunks):
+        return
+    if queued:
+        _apply_all(run, chunks, queued=True)
+        return
+    try:
+        # In the request: every slice in one savepoint, so a failure leaves nothing behind.
+        with transaction.atomic():
+            _apply_all(run, chunks, queued=False)
+    except DatabaseError as error:
+        logger.warning("import %s failed: %s", batch.pk, error)
+        _finish(batch, ImportBatch.BatchStatus.FAILED, _failure(0, batch.rows_total, error))
+
+
+def _check_all(run: _Run, chunks: Callable[[], Iterator[bytes]]) -> bool:
+    """Atomic mode: every row checked, against the database too, before any is written.
+    With errors the batch is rejected, all of them reported, nothing written."""
+    total = 0
+    for piece in _slices(records(run.batch.content_type, chunks())):
+        total += len(piece)
+        good = run.clean(piece)
+        run.importer.resolve(good, run)
+    run.forget()
+    if not run.errors:
+        return True
+    ImportBatch.objects.filter(pk=run.batch.pk).update(
+        rows_total=total, rows_done=total, errors=run.errors
+    )
+    _finish(run.batch, ImportBatch.BatchStatus.REJECTED)
+    return False
+
+
+def _apply_all(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: bool) -> None:
+    batch = run.batch
+    resume_after = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch.pk)
+    total = 0
+    for piece in _slices(records(batch.content_type, chunks())):
+        total += len(piece)
+        if piece[-1][0] < resume_after:
+            run.clean(piece)  # committed by an earlier run: only remember its keys
+            continue
+        with transaction.atomic():
+            before = len(run.errors)
+            good = run.clean(piece)
+            resolved = run.importer.resolve(good, run)
+            if batch.mode == ImportBatch.Mode.ATOMIC and len(run.errors) > before:
+                # Checked clean a moment ago: the database changed under the batch.
+                raise DatabaseError(
+                    "rows changed meanwhile: "
+                    + "; ".join(e["message"] for e in run.errors[before:])
+                )
+            created, updated = run.importer.apply(resolved, run) if resolved else (0, 0)
+            new_errors = run.errors[before:]
+            ImportBatch.objects.filter(pk=batch.pk).update(
+                rows_done=F("rows_done") + len(piece),
+                created=F("created") + created,
+                updated=F("updated") + updated,
+                **({"errors": _errors_so_far(batch.pk) + new_errors} if new_errors else {}),
+            )
+        if queued:
+            logger.info("import %s: %s rows done", batch.pk, piece[-1][0] + 1)
+    ImportBatch.objects.filter(pk=batch.pk).update(rows_done=total)
+    _finish(batch, ImportBatch.BatchStatus.DONE)
+    if queued:
+        batch.refresh_from_db()
+        transaction.on_commit(lambda: import_finished_notify(batch=batch))
+
+
+def _errors_so_far(batch_id: int) -> list[dict]:
+    return ImportBatch.objects.values_list("errors", flat=True).get(pk=batch_id) or []
+
+
+def import_finished_notify(*, batch: ImportBatch) -> None:
+    """Tell the person or system that sent a queued batch how it went (design.md §4 events);
+    it names no claim, so nobody learns of a claim they may not see."""
+    from claims.notification_services import Message, notifications_create
+
+    if batch.created_by_id is None:
+        return
+    text = (
+        f"Import {batch.pk} ({batch.kind}) {batch.status}: {batch.created:,} created, "
+        f"{batch.updated:,} updated, {len(batch.errors):,} errors, "
+        f"{batch.rows_done:,} of {batch.rows_total:,} rows."
+    )
+    with transaction.atomic():
+        notifications_create(
+            [
+                Message(
+                    batch.created_by_id,
+                    None,
+                    "import_finished",
+                    text,
+                    f"import_finished:{batch.pk}:{batch.created_by_id}",
+                )
+            ]
+        )
+
+
+# --- resolving references in bulk -------------------------------------------------------------
+
+
+def _member_ids(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Member ids by (registration body, number): one query for any number of keys."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    found = Member.objects.filter(
+        registration_number__in={number for _, number in keys}
+    ).values_list("registration_body", "registration_number", "pk")
+    return {(body, number): pk for body, number, pk in found if (body, number) in keys}
+
+
+def _practice_ids(codes: Iterable[str]) -> dict[str, int]:
+    codes = set(codes)
+    if not codes:
+        return {}
+    return dict(Practice.objects.filter(ods_code__in=codes).values_list("ods_code", "pk"))
+
+
+def _unknown(run: _Run, row: int, field_name: str, code: str, message: str) -> None:
+    run.errors.append({"row": row, "field": field_name, "code": code, "message": message})
+
+
+def _key_text(key: tuple[str, str]) -> str:
+    return f"{key[0]}:{key[1]}"
+
+
+# --- upserts --------------------------------------------------------------------------------
+
+
+@dataclass
+class Upsert:
+    """One resolved row: the stored object it matches (or None: new) and the fields to set."""
+
+    row: int
+    existing: models.Model | None
+    values: dict[str, Any]
+
+
+def _upsert(
+    model: type[models.Model], resolved: list[Upsert], run: _Run, *, action: str
+) -> tuple[int, int]:
+    """Create the new rows and change the given fields of the matched ones, auditing each.
+    A row identical to what is stored is neither created nor updated."""
+    new = [model(**item.values) for item in resolved if item.existing is None]
+    changed, audits = [], []
+    names: set[str] = set()
+    for item in resolved:
+        if item.existing is None:
+            continue
+        before = audit_snapshot(item.existing, item.values)
+        for name, value in item.values.items():
+            setattr(item.existing, name, value)
+        after = audit_snapshot(item.existing, item.values)
+        if before != after:
+            changed.append(item.existing)
+            names.update(name for name in item.values if before[name] != after[name])
+            audits.append((item.existing, *audit_diff(before, after)))
+    model.objects.bulk_create(new, batch_size=SUB_BATCH)
+    if changed:
+        model.objects.bulk_update(changed, sorted(names), batch_size=SUB_BATCH)
+    label = f"import {run.batch.pk}"
+    audit_record_many(
+        actor=run.actor,
+        actor_label=label,
+        action=f"{action}.create",
+        changes=[(obj, None, audit_snapshot(obj)) for obj in new],
+        reason=f"Imported in batch {run.batch.pk}",
+    )
+    audit_record_many(
+        actor=run.actor,
+        actor_label=label,
+        action=f"{action}.update",
+        changes=audits,
+        reason=f"Imported in batch {run.batch.pk}",
+    )
+    return len(new), len(changed)
+
+
+class Importer:
+    kind = ""
+    key_field = ""
+    key_label = ""
+
+    def key(self, record: dict) -> Hashable:
+        raise NotImplementedError
+
+    def resolve(self, rows: list[tuple[int, dict]], run: _Run) -> list[Upsert]:
+        raise NotImplementedError
+
+    def apply(self, resolved: list[Upsert], run: _Run) -> tuple[int, int]:
+        raise NotImplementedError
+
+
+class PracticeImporter(Importer):
+    kind, key_field, key_label = "practices", "ods_code", "ODS code"
+
+    def key(self, record):
+        return record["ods_code"]
+
+    def resolve(self, rows, run):
+        existing = Practice.objects.in_bulk([r["ods_code"] for _, r in rows], field_name="ods_code")
+        return [Upsert(row, existing.get(r["ods_code"]), r) for row, r in rows]
+
+    def apply(self, resolved, run):
+        return _upsert(Practice, resolved, run, action="practice")
+
+
+class MemberImporter(Importer):
+    kind, key_field, key_label = "members", "registration_number", "registration body and number"
+
+    def key(self, record):
+        return (record["registration_body"], record["registration_number"])
+
+    def resolve(self, rows, run):
+        ids = _member_ids(self.key(r) for _, r in rows)
+        existing = Member.objects.in_bulk(ids.values())
+        return [Upsert(row, existing.get(ids.get(self.key(r), 0)), r) for row, r in rows]
+
+    def apply(self, resolved, run):
+        return _upsert(Member, resolved, run, action="member")
+
+
+def _overlaps(
+    start: datetime.date, end: datetime.date | None, periods: Iterable[tuple]
+) -> tuple | None:
+    for period in periods:
+        other_start, other_end = period[0], period[1]
+        if (end is None or other_start <= end) and (other_end is None or start <= other_end):
+            return period
+    return None
+
+
+class MembershipImporter(Importer):
+    kind, key_field, key_label = "memberships", "start_date", "member, organisation and start"
+
+    def key(self, record):
+        return (record["member"], record["organisation"], record["start_date"])
+
+    def resolve(self, rows, run):
+        members = _member_ids(r["member"] for _, r in rows)
+        organisations = dict(DefenceOrganisation.objects.values_list("code", "pk"))
+        stored = defaultdict(list)
+        for membership in Membership.objects.filter(member_id__in=members.values()):
+            stored[(membership.member_id, membership.organisation_id)].append(membership)
+        # Periods this batch has accepted so far, so two rows cannot overlap each other.
+        accepted = run.periods
+        resolved = []
+        for row, record in rows:
+            member_id = members.get(record["member"])
+            organisation_id = organisations.get(record["organisation"])
+            if member_id is None:
+                _unknown(
+                    run,
+                    row,
+                    "member",
+                    spec.UNKNOWN_MEMBER,
+                    f"No member {_key_text(record['member'])}: import them first.",
+                )
+            if organisation_id is None:
+                _unknown(
+                    run,
+                    row,
+                    "organisation",
+                    spec.UNKNOWN_ORGANISATION,
+                    f"No defence organisation {record['organisation']}; known: "
+                    f"{', '.join(sorted(organisations))}.",
+                )
+            if member_id is None or organisation_id is None:
+                continue
+            same = [
+                m
+                for m in stored[(member_id, organisation_id)]
+                if m.start_date == record["start_date"]
+            ]
+            existing = same[0] if same else None
+            end = record.get("end_date", existing.end_date if existing else None)
+            others = [
+                (m.start_date, m.end_date, "stored")
+                for m in stored[(member_id, organisation_id)]
+                if m is not existing
+            ] + accepted[(member_id, organisation_id)]
+            clash = _overlaps(record["start_date"], end, others)
+            if clash is not None:
+                where = "a stored membership" if clash[2] == "stored" else f"row {clash[2]}"
+                _unknown(
+                    run,
+                    row,
+                    "start_date",
+                    spec.OVERLAPPING_MEMBERSHIP,
+                    f"{_key_text(record['member'])} {record['organisation']} from "
+                    f"{record['start_date']} to {end or 'open'} overlaps {where} "
+                    f"({clash[0]} to {clash[1] or 'open'}).",
+                )
+                continue
+            if end is not None and end < record["start_date"]:
+                _unknown(
+                    run,
+                    row,
+                    "end_date",
+                    spec.END_BEFORE_START,
+                    "The membership ends before it starts.",
+                )
+                continue
+            accepted[(member_id, organisation_id)].append((record["start_date"], end, row))
+            values = {
+                "member_id": member_id,
+                "organisation_id": organisation_id,
+                "start_date": record["start_date"],
+            }
+            if "end_date" in record:
+                values["end_date"] = record["end_date"]
+            resolved.append(Upsert(row, existing, values))
+        return resolved
+
+    def apply(self, resolved, run):
+        return _upsert(Membership, resolved, run, action="membership")
+
+
+class EmploymentImporter(Importer):
+    kind, key_field, key_label = "employments", "start_date", "member, practice and start"
+
+    def key(self, record):
+        return (record["member"], record["practice"], record["start_date"])
+
+    def resolve(self, rows, run):
+        members = _member_ids(
+            key for _, r in rows for key in (r["member"], r.get("employer")) if key
+        )
+        practices = _practice_ids(r["practice"] for _, r in rows)
+        stored = {
+            (e.member_id, e.practice_id, e.start_date): e
+            for e in Employment.objects.filter(
+                member_id__in=members.values(), practice_id__in=practices.values()
+            )
+        }
+        resolved = []
+        for row, record in rows:
+            member_id = members.get(record["member"])
+            practice_id = practices.get(record["practice"])
+            employer_id = members.get(record["employer"]) if record.get("employer") else None
+            if member_id is None:
+                _unknown(
+                    run,
+                    row,
+                    "member",
+                    spec.UNKNOWN_MEMBER,
+                    f"No member {_key_text(record['member'])}: import them first.",
+                )
+            if practice_id is None:
+                _unknown(
+                    run,
+                    row,
+                    "practice",
+                    spec.UNKNOWN_PRACTICE,
+                    f"No practice {record['practice']}: import it first.",
+                )
+            if record.get("employer") and employer_id is None:
+                _unknown(
+                    run,
+                    row,
+                    "employer",
+                    spec.UNKNOWN_MEMBER,
+                    f"No member {_key_text(record['employer'])}: import them first.",
+                )
+            if (
+                member_id is None
+                or practice_id is None
+                or (record.get("employer") and employer_id is None)
+            ):
+                continue
+            existing = stored.get((member_id, practice_id, record["start_date"]))
+            end = record.get("end_date", existing.end_date if existing else None)
+            if end is not None and end < record["start_date"]:
+                _unknown(
+                    run,
+                    row,
+                    "end_date",
+                    spec.END_BEFORE_START,
+                    "The employment ends before it starts.",
+                )
+                continue
+            values = {
+                "member_id": member_id,
+                "practice_id": practice_id,
+                "start_date": record["start_date"],
+            }
+            if "end_date" in record:
+                values["end_date"] = record["end_date"]
+            if "employer" in record:
+                values["employer_id"] = employer_id
+            resolved.append(Upsert(row, existing, values))
+        return resolved
+
+    def apply(self, resolved, run):
+        return _upsert(Employment, resolved, run, action="employment")
+
+
+# --- claims -----------------------------------------------------------------------------------
+
+_CLAIMANT_FIELDS = {
+    "name": "claimant_name",
+    "date_of_birth": "claimant_date_of_birth",
+    "nhs_number": "claimant_nhs_number",
+    "date_of_death": "claimant_date_of_death",
+    "lacks_capacity": "claimant_lacks_capacity",
+}
+_INCIDENT = ("incident_date", "incident_date_from", "incident_date_to")
+
+
+def _claim_values(record: dict, practice_id: int | None) -> dict[str, Any]:
+    """A claim record's fields under the model's names, only those the record gives."""
+    values: dict[str, Any] = {}
+    for name, value in record.items():
+        if name == "claimant":
+            values.update({_CLAIMANT_FIELDS[k]: v for k, v in value.items()})
+        elif name == "practice":
+            values["practice_id"] = practice_id
+        elif name != "clinicians":
+            values[name] = value
+    if any(name in record for name in _INCIDENT):
+        # The incident is one fact: a date replaces a stored range, and a range a date.
+        values = {**dict.fromkeys(_INCIDENT), **values}
+    if record.get("status") == Status.OPEN:
+        values["outcome"] = ""
+    return values
+
+
+@dataclass
+class ClaimUpsert(Upsert):
+    clinicians: list[int] | None = None
+
+
+class ClaimImporter(Importer):
+    kind, key_field, key_label = "claims", "external_ref", "external_ref"
+
+    def key(self, record):
+        return record["external_ref"]
+
+    def resolve(self, rows, run):
+        practices = _practice_ids(r["practice"] for _, r in rows if r.get("practice"))
+        members = _member_ids(key for _, r in rows for key in r.get("clinicians", ()))
+        existing = {
+            claim.external_ref: claim
+            for claim in Claim.objects.filter(
+                source_organisation_id=run.batch.organisation_id,
+                external_ref__in=[r["external_ref"] for _, r in rows],
+            )
+        }
+        resolved = []
+        for row, record in rows:
+            problems = len(run.errors)
+            practice_id = practices.get(record.get("practice"))
+            if record.get("practice") and practice_id is None:
+                _unknown(
+                    run,
+                    row,
+                    "practice",
+                    spec.UNKNOWN_PRACTICE,
+                    f"No practice {record['practice']}: import it first.",
+                )
+            clinician_ids = []
+            for index, key in enumerate(record.get("clinicians", ())):
+                if key not in members:
+                    _unknown(
+                        run,
+                        row,
+                        f"clinicians[{index}]",
+                        spec.UNKNOWN_MEMBER,
+                        f"No member {_key_text(key)}: import them first.",
+                    )
+                clinician_ids.append(members.get(key))
+            claim = existing.get(record["external_ref"])
+            values = _claim_values(record, practice_id)
+            if claim is not None:
+                self._check_merged(run, row, claim, values)
+            if len(run.errors) > problems:
+                continue
+            resolved.append(
+                ClaimUpsert(
+                    row,
+                    claim,
+                    values,
+                    clinician_ids if "clinicians" in record else None,
+                )
+            )
+        return resolved
+
+    @staticmethod
+    def _check_merged(run: _Run, row: int, claim: Claim, values: dict) -> None:
+        """What the record leaves out stays as stored: check the claim it would make."""
+        status = values.get("status", claim.status)
+        outcome = values.get("outcome", claim.outcome)
+        if status == Status.CLOSED and not outcome:
+            _unknown(
+                run, row, "outcome", spec.OUTCOME_REQUIRED, "A closed claim needs its outcome."
+            )
+        if outcome and status != Status.CLOSED:
+            _unknown(
+                run,
+                row,
+                "outcome",
+                spec.OUTCOME_NOT_ALLOWED,
+                f"Only a closed claim has an outcome; {claim.reference} is open.",
+            )
+        born = values.get("claimant_date_of_birth", claim.claimant_date_of_birth)
+        died = values.get("claimant_date_of_death", claim.claimant_date_of_death)
+        if born and died and died < born:
+            _unknown(
+                run,
+                row,
+                "claimant.date_of_death",
+                spec.DEATH_BEFORE_BIRTH,
+                "Death is before birth.",
+            )
+
+    def apply(self, resolved, run):
+        from claims.services import claim_references_allocate
+
+        label = f"import {run.batch.pk}"
+        cause = f"Imported in batch {run.batch.pk}"
+        new_items = [item for item in resolved if item.existing is None]
+        references = iter(claim_references_allocate(count=len(new_items)))
+        new = [
+            Claim(
+                reference=next(references),
+                source_organisation_id=run.batch.organisation_id,
+                **item.values,
+            )
+            for item in new_items
+        ]
+        Claim.objects.bulk_create(new, batch_size=SUB_BATCH)
+        copy_into(
+            ClaimClinician,
+            ("claim_id", "member_id", "position"),
+            (
+                (claim.pk, member_id, position)
+                for claim, item in zip(new, new_items, strict=True)
+                for position, member_id in enumerate(item.clinicians or ())
+            ),
+        )
+        audit_record_many(
+            actor=run.actor,
+            actor_label=label,
+            action="claim.create",
+            changes=[
+                (claim, None, {**audit_snapshot(claim), "clinicians": item.clinicians or []})
+                for claim, item in zip(new, new_items, strict=True)
+            ],
+            reason=cause,
+        )
+        updated, reroute, recompute = self._update(
+            [item for item in resolved if item.existing is not None], run
+        )
+        new_ids = [claim.pk for claim in new]
+        claims_possible_duplicates_flag(claim_ids=new_ids)
+        if new_ids or reroute:
+            claims_route(
+                claim_ids=new_ids + reroute, actor=run.actor, actor_label=label, cause=cause
+            )
+        if new_ids or recompute:
+            claims_deadlines_recompute(
+                claim_ids=new_ids + recompute, actor=run.actor, actor_label=label, reason=cause
+            )
+        return len(new), updated
+
+    @staticmethod
+    def _update(items: list[ClaimUpsert], run: _Run) -> tuple[int, list[int], list[int]]:
+        """Change the given fields of stored claims; returns (claims changed, those whose
+        routing facts or clinicians changed, those whose deadline dates changed)."""
+        if not items:
+            return 0, [], []
+        ids = [item.existing.pk for item in items]
+        stored_clinicians = defaultdict(list)
+        for claim_id, member_id in (
+            ClaimClinician.objects.filter(claim_id__in=ids)
+            .order_by("claim_id", "position", "pk")
+            .values_list("claim_id", "member_id")
+        ):
+            stored_clinicians[claim_id].append(member_id)
+        locked = Claim.objects.select_for_update().in_bulk(ids)
+        changed, audits, names = [], [], set()
+        reroute, recompute, new_clinicians = [], [], []
+        for item in items:
+            claim = locked[item.existing.pk]
+            before = audit_snapshot(claim, item.values)
+            for name, value in item.values.items():
+                setattr(claim, name, value)
+            after = audit_snapshot(claim, item.values)
+            before, after = audit_diff(before, after)
+            if item.clinicians is not None and item.clinicians != stored_clinicians[claim.pk]:
+                before["clinicians"] = stored_clinicians[claim.pk]
+                after["clinicians"] = item.clinicians
+                new_clinicians.append((claim.pk, item.clinicians))
+            if not after:
+                continue
+            claim.version += 1
+            claim.updated_at = timezone.now()
+            changed.append(claim)
+            names.update(name for name in after if name != "clinicians")
+            audits.append((claim, before, after))
+            if set(after) & {*ROUTING_FACT_FIELDS, "clinicians"}:
+                reroute.append(claim.pk)
+            if set(after) & _DEADLINE_INPUTS:
+                recompute.append(claim.pk)
+        if names:
+            Claim.objects.bulk_update(
+                changed, sorted(names | {"version", "updated_at"}), batch_size=SUB_BATCH
+            )
+        elif changed:
+            Claim.objects.bulk_update(changed, ["version", "updated_at"], batch_size=SUB_BATCH)
+        if new_clinicians:
+            ClaimClinician.objects.filter(claim_id__in=[pk for pk, _ in new_clinicians]).delete()
+            copy_into(
+                ClaimClinician,
+                ("claim_id", "member_id", "position"),
+                (
+                    (claim_id, member_id, position)
+                    for claim_id, members in new_clinicians
+                    for position, member_id in enumerate(members)
+                ),
+            )
+        audit_record_many(
+            actor=run.actor,
+            actor_label=f"import {run.batch.pk}",
+            action="claim.update",
+            changes=audits,
+            reason=f"Imported in batch {run.batch.pk}",
+        )
+        return len(changed), reroute, recompute
+
+
+def claims_possible_duplicates_flag(*, claim_ids: list[int]) -> int:
+    """Point each of these claims at an earlier claim with the same NHS number, practice and
+    incident date, if there is one, for a caseworker to decide (never merged, never dropped).
+    Two queries for any number of claims."""
+    if not claim_ids:
+        return 0
+    incident = Coalesce("incident_date", "incident_date_from")
+    earlier = (
+        Claim.objects.annotate(incident_on=incident)
+        .filter(
+            claimant_nhs_number=OuterRef("claimant_nhs_number"),
+            practice_id=OuterRef("practice_id"),
+            incident_on=OuterRef("incident_on"),
+            pk__lt=OuterRef("pk"),
+        )
+        .order_by("pk")
+        .values("pk")[:1]
+    )
+    pairs = list(
+        Claim.objects.filter(pk__in=claim_ids)
+        .exclude(claimant_nhs_number="")
+        .filter(practice__isnull=False)
+        .annotate(incident_on=incident)
+        .filter(incident_on__isnull=False)
+        .annotate(first=Subquery(earlier))
+        .filter(first__isnull=False)
+        .values_list("pk", "first")
+    )
+    if pairs:
+        Claim.objects.bulk_update(
+            [Claim(pk=pk, possible_duplicate_of_id=first) for pk, first in pairs],
+            ["possible_duplicate_of"],
+            batch_size=SUB_BATCH,
+        )
+    return len(pairs)
+
+
+IMPORTERS: dict[str, Importer] = {
+    importer.kind: importer
+    for importer in (
+        PracticeImporter(),
+        MemberImporter(),
+        MembershipImporter(),
+        EmploymentImporter(),
+        ClaimImporter(),
+    )
+}

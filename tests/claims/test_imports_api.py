@@ -1,0 +1,699 @@
+"""Bulk imports over HTTP (design.md §3.1): JSON and CSV alike, atomic and partial, every error
+code, idempotent retries, 409, 413, large batches queued with progress, and who may import."""
+
+import csv
+import datetime
+import io
+import json
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from claims.models import Claim, Deadline, ImportBatch, ImportChunk, Notification
+from members.models import Employment, Member, Membership, Practice
+from tests.factories import (
+    ClaimFactory,
+    HandlerFactory,
+    MemberFactory,
+    MembershipFactory,
+    PracticeFactory,
+    UserFactory,
+    valid_nhs_number,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def api(importer):
+    return client_for(importer)
+
+
+def post_json(api, kind, rows, *, mode=None, key=None):
+    url = f"/api/v1/imports/{kind}/" + (f"?mode={mode}" if mode else "")
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return api.post(url, json.dumps(rows), content_type="application/json", **headers)
+
+
+def post_csv(api, kind, text, *, mode=None, key=None):
+    url = f"/api/v1/imports/{kind}/" + (f"?mode={mode}" if mode else "")
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return api.post(url, text, content_type="text/csv", **headers)
+
+
+def claim_record(ref="EXT-1", **overrides):
+    record = {
+        "external_ref": ref,
+        "matter_type": "claim",
+        "claimant": {"name": "Ada Lovelace", "date_of_birth": "1970-05-01"},
+        "practice": "Y01234",
+        "clinicians": ["GMC:1234567"],
+        "care_setting": "general_practice",
+        "activity": "nhs_primary_medical_services",
+        "incident_date": "2018-11-12",
+        "notified_on": "2024-01-10",
+        "letter_of_claim_on": "2024-01-08",
+    }
+    record.update(overrides)
+    return record
+
+
+@pytest.fixture
+def practice_and_gp():
+    practice = PracticeFactory(ods_code="Y01234")
+    gp = MemberFactory(registration_number="1234567")
+    MembershipFactory(member=gp, start_date=datetime.date(2010, 1, 1))  # MPS
+    return practice, gp
+
+
+# --- practices, JSON and CSV ---------------------------------------------------------------
+
+
+def test_practices_import_as_json_creates_each_row_and_audits_it(api):
+    response = post_json(
+        api,
+        "practices",
+        [{"ods_code": "Y01234", "name": "Riverside"}, {"ods_code": "y05678", "name": "Hill"}],
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], body["created"], body["updated"], body["errors"]) == (
+        "done",
+        2,
+        0,
+        [],
+    )
+    assert set(Practice.objects.values_list("ods_code", flat=True)) == {"Y01234", "Y05678"}
+    assert AuditEvent.objects.filter(action="practice.create").count() == 2
+
+
+def test_the_same_rows_as_csv_give_the_same_result(api):
+    text = "ods_code,name,postcode\nY01234,Riverside,\nY05678,Hill,LS1 4AP\n"
+    response = post_csv(api, "practices", text)
+    assert response.status_code == 201
+    assert response.json()["created"] == 2
+    assert Practice.objects.get(ods_code="Y01234").postcode == ""
+    assert Practice.objects.get(ods_code="Y05678").postcode == "LS1 4AP"
+
+
+def test_a_second_import_updates_by_natural_key_and_counts_only_real_changes(api):
+    post_json(api, "practices", [{"ods_code": "Y01234", "name": "Riverside"}])
+    response = post_json(
+        api,
+        "practices",
+        [{"ods_code": "Y01234", "name": "Riverside Surgery"}, {"ods_code": "Y05678", "name": "X"}],
+    )
+    assert (response.json()["created"], response.json()["updated"]) == (1, 1)
+    again = post_json(api, "practices", [{"ods_code": "Y01234", "name": "Riverside Surgery"}])
+    assert (again.json()["created"], again.json()["updated"]) == (0, 0)
+    assert Practice.objects.get(ods_code="Y01234").name == "Riverside Surgery"
+
+
+# --- atomic and partial --------------------------------------------------------------------
+
+
+def test_an_atomic_batch_with_bad_rows_reports_them_all_and_writes_nothing(api):
+    response = post_json(
+        api,
+        "practices",
+        [
+            {"ods_code": "Y01234", "name": "Good"},
+            {"ods_code": "123", "name": "Bad code"},
+            {"ods_code": "Y05678"},
+        ],
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["status"] == "rejected"
+    assert [(e["row"], e["field"], e["code"]) for e in body["errors"]] == [
+        (1, "ods_code", "invalid_ods_code"),
+        (2, "name", "required"),
+    ]
+    assert not Practice.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="practice").exists()
+
+
+def test_a_partial_batch_keeps_the_good_rows_and_reports_the_bad(api):
+    response = post_json(
+        api,
+        "practices",
+        [{"ods_code": "Y01234", "name": "Good"}, {"ods_code": "123", "name": "Bad"}],
+        mode="partial",
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["status"], body["created"]) == ("done", 1)
+    assert [(e["row"], e["code"]) for e in body["errors"]] == [(1, "invalid_ods_code")]
+    assert list(Practice.objects.values_list("ods_code", flat=True)) == ["Y01234"]
+
+
+def test_an_unknown_mode_is_refused(api):
+    response = post_json(api, "practices", [], mode="sometimes")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "mode"
+
+
+# --- every error code ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "record", "field", "code"),
+    [
+        (
+            "practices",
+            {"ods_code": "Y01234", "name": "x", "colour": "red"},
+            "colour",
+            "unknown_field",
+        ),
+        ("practices", {"ods_code": "Y01234", "name": "x" * 201}, "name", "too_long"),
+        ("practices", {"ods_code": "Y01234", "name": 7}, "name", "invalid"),
+        ("practices", "Y01234", None, "not_an_object"),
+        (
+            "members",
+            {
+                "registration_body": "GMC",
+                "registration_number": "12",
+                "given_name": "A",
+                "family_name": "B",
+                "role": "gp_partner",
+            },
+            "registration_number",
+            "invalid_gmc_number",
+        ),
+        (
+            "members",
+            {
+                "registration_body": "GMC",
+                "registration_number": "1234567",
+                "given_name": "A",
+                "family_name": "B",
+                "role": "surgeon",
+            },
+            "role",
+            "invalid_choice",
+        ),
+        (
+            "memberships",
+            {"member": "GMC1234567", "organisation": "MPS", "start_date": "2010-01-01"},
+            "member",
+            "invalid_member_key",
+        ),
+        (
+            "memberships",
+            {"member": "GMC:7654321", "organisation": "MPS", "start_date": "2010-01-01"},
+            "member",
+            "unknown_member",
+        ),
+        (
+            "memberships",
+            {"member": "GMC:1234567", "organisation": "ACME", "start_date": "2010-01-01"},
+            "organisation",
+            "unknown_organisation",
+        ),
+        (
+            "memberships",
+            {"member": "GMC:1234567", "organisation": "MPS", "start_date": "01/01/2010"},
+            "start_date",
+            "invalid_date",
+        ),
+        (
+            "memberships",
+            {
+                "member": "GMC:1234567",
+                "organisation": "MDU",
+                "start_date": "2010-01-01",
+                "end_date": "2009-01-01",
+            },
+            "end_date",
+            "end_before_start",
+        ),
+        (
+            "memberships",
+            {"member": "GMC:1234567", "organisation": "MPS", "start_date": "2015-01-01"},
+            "start_date",
+            "overlapping_membership",
+        ),
+        (
+            "employments",
+            {"member": "GMC:1234567", "practice": "Y99999", "start_date": "2010-01-01"},
+            "practice",
+            "unknown_practice",
+        ),
+        (
+            "employments",
+            {
+                "member": "GMC:1234567",
+                "practice": "Y01234",
+                "start_date": "2010-01-01",
+                "employer": "GMC:1234567",
+            },
+            "employer",
+            "self_employed",
+        ),
+        (
+            "claims",
+            claim_record(claimant={"name": "A", "nhs_number": "1234567890"}),
+            "claimant.nhs_number",
+            "invalid_nhs_number",
+        ),
+        (
+            "claims",
+            claim_record(
+                claimant={"name": "A", "date_of_birth": "2000-01-01", "date_of_death": "1999-01-01"}
+            ),
+            "claimant.date_of_death",
+            "death_before_birth",
+        ),
+        ("claims", claim_record(claimant="Ada"), "claimant", "not_an_object"),
+        (
+            "claims",
+            claim_record(incident_date_from="2018-01-01", incident_date_to="2018-02-01"),
+            "incident_date",
+            "date_and_range",
+        ),
+        (
+            "claims",
+            claim_record(incident_date=None, incident_date_from="2018-01-01"),
+            "incident_date_to",
+            "range_incomplete",
+        ),
+        (
+            "claims",
+            claim_record(
+                incident_date=None, incident_date_from="2018-02-01", incident_date_to="2018-01-01"
+            ),
+            "incident_date_to",
+            "range_reversed",
+        ),
+        ("claims", claim_record(status="closed"), "outcome", "outcome_required"),
+        ("claims", claim_record(outcome="not_a_claim"), "outcome", "outcome_not_allowed"),
+        (
+            "claims",
+            claim_record(coronavirus_response="maybe"),
+            "coronavirus_response",
+            "invalid_boolean",
+        ),
+        (
+            "claims",
+            claim_record(clinicians=["GMC:1234567", "GMC:1234567"]),
+            "clinicians[1]",
+            "duplicate_clinician",
+        ),
+        ("claims", claim_record(clinicians=["GMC:7654321"]), "clinicians[0]", "unknown_member"),
+        ("claims", claim_record(practice="Y99999"), "practice", "unknown_practice"),
+        (
+            "claims",
+            {k: v for k, v in claim_record().items() if k != "external_ref"},
+            "external_ref",
+            "required",
+        ),
+    ],
+)
+def test_each_bad_row_gets_its_field_and_a_stable_code(
+    api, practice_and_gp, kind, record, field, code
+):
+    response = post_json(api, kind, [record])
+    assert response.status_code == 400, response.json()
+    errors = response.json()["errors"]
+    assert {"row": 0, "field": field, "code": code} in [
+        {k: e[k] for k in ("row", "field", "code")} for e in errors
+    ], errors
+    assert all(e["message"] for e in errors)
+
+
+def test_the_same_key_twice_in_one_batch_is_reported_on_the_later_row(api):
+    response = post_json(
+        api, "practices", [{"ods_code": "Y01234", "name": "A"}, {"ods_code": "Y01234", "name": "B"}]
+    )
+    [error] = response.json()["errors"]
+    assert (error["row"], error["code"]) == (1, "duplicate_in_batch")
+    assert "Row 0" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "code"),
+    [
+        ('{"ods_code": "Y01234"}', "application/json", "not_an_array"),
+        ('[{"ods_code": "Y01234",', "application/json", "invalid_json"),
+        ("[] trailing", "application/json", "invalid_json"),
+        ("<xml/>", "application/xml", "unsupported_media_type"),
+        ("", "text/csv", "invalid_csv"),
+        ('ods_code,name\n"Y01234,unterminated\n', "text/csv", "invalid_csv"),
+    ],
+)
+def test_a_body_that_cannot_be_read_is_a_400_naming_why(api, body, content_type, code):
+    response = api.post("/api/v1/imports/practices/", body, content_type=content_type)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == code
+    assert not Practice.objects.exists()
+
+
+def test_an_unknown_kind_is_404(api):
+    response = post_json(api, "surgeons", [])
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
+
+
+# --- idempotency ------------------------------------------------------------------------------
+
+
+def test_a_retry_with_the_same_key_and_body_replays_the_first_answer(api):
+    rows = [{"ods_code": "Y01234", "name": "Riverside"}]
+    first = post_json(api, "practices", rows, key="batch-1")
+    Practice.objects.update(name="Changed since")
+    second = post_json(api, "practices", rows, key="batch-1")
+    assert second.status_code == first.status_code == 201
+    assert second.json() == first.json()
+    assert second["Idempotent-Replayed"] == "true"
+    assert ImportBatch.objects.count() == 1
+    assert Practice.objects.get().name == "Changed since"
+
+
+def test_the_same_key_with_another_body_is_409_and_writes_nothing(api):
+    post_json(api, "practices", [{"ods_code": "Y01234", "name": "Riverside"}], key="batch-1")
+    response = post_json(api, "practices", [{"ods_code": "Y05678", "name": "Hill"}], key="batch-1")
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "idempotency_key_reused"
+    assert not Practice.objects.filter(ods_code="Y05678").exists()
+
+
+def test_a_rejected_batch_replays_its_rejection(api):
+    rows = [{"ods_code": "bad", "name": "x"}]
+    first = post_json(api, "practices", rows, key="k")
+    second = post_json(api, "practices", rows, key="k")
+    assert (first.status_code, second.status_code) == (400, 400)
+    assert first.json() == second.json()
+
+
+def test_keys_belong_to_their_sender(api, caseworker):
+    rows = [{"ods_code": "Y01234", "name": "Riverside"}]
+    post_json(api, "practices", rows, key="shared")
+    other = post_json(client_for(caseworker), "practices", rows, key="shared")
+    assert other.status_code == 201
+    assert "Idempotent-Replayed" not in other
+    assert ImportBatch.objects.count() == 2
+
+
+# --- size limits and large batches -----------------------------------------------------------
+
+
+def test_a_body_over_the_limit_is_413(api, settings):
+    settings.IMPORT_MAX_BODY_BYTES = 2048
+    rows = [{"ods_code": f"Y{n:05d}", "name": "x" * 50} for n in range(100)]
+    response = post_json(api, "practices", rows)
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["code"] == "payload_too_large"
+    assert not ImportBatch.objects.exists() and not Practice.objects.exists()
+
+
+def test_a_large_batch_is_queued_and_reports_progress_and_the_sender_is_told(
+    api, importer, settings, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_SYNC_MAX_ROWS = 10
+    rows = [{"ods_code": f"Y{n:05d}", "name": f"Practice {n}"} for n in range(25)]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(api, "practices", rows)
+    assert response.status_code == 202
+    body = response.json()
+    assert body["status"] == "queued"
+    assert response["Location"] == body["url"] == f"/api/v1/imports/batches/{body['batch']}/"
+    # Celery runs eagerly in this test: by now the batch has run.
+    batch = api.get(body["url"]).json()
+    assert (batch["status"], batch["rows_total"], batch["rows_done"], batch["created"]) == (
+        "done",
+        25,
+        25,
+        25,
+    )
+    assert not ImportChunk.objects.exists()
+    notice = Notification.objects.get(recipient=importer)
+    assert notice.kind == "import_finished"
+    assert "25 created" in notice.message
+
+
+def test_a_large_atomic_batch_with_one_bad_row_is_rejected_whole(
+    api, settings, django_capture_on_commit_callbacks
+):
+    settings.IMPORT_SYNC_MAX_ROWS = 10
+    rows = [{"ods_code": f"Y{n:05d}", "name": "x"} for n in range(25)]
+    rows[20]["ods_code"] = "bad"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_json(api, "practices", rows)
+    batch = api.get(response.json()["url"]).json()
+    assert batch["status"] == "rejected"
+    assert [(e["row"], e["code"]) for e in batch["errors"]] == [(20, "invalid_ods_code")]
+    assert not Practice.objects.exists()
+
+
+# --- who may import and read batches ---------------------------------------------------------
+
+
+def test_handlers_and_auditors_may_not_import_and_anonymous_is_401(mps_handler, auditor):
+    rows = [{"ods_code": "Y01234", "name": "x"}]
+    assert post_json(client_for(mps_handler), "practices", rows).status_code == 403
+    assert post_json(client_for(auditor), "practices", rows).status_code == 403
+    assert post_json(APIClient(), "practices", rows).status_code == 401
+    assert not Practice.objects.exists()
+
+
+def test_a_caseworker_imports_as_nhsr(caseworker):
+    response = post_json(client_for(caseworker), "practices", [{"ods_code": "Y01234", "name": "x"}])
+    assert response.status_code == 201
+    assert ImportBatch.objects.get().organisation.code == "NHSR"
+
+
+def test_another_senders_batch_is_404_and_absent_from_the_list(api, caseworker):
+    batch_id = post_json(api, "practices", [{"ods_code": "Y01234", "name": "x"}]).json()["batch"]
+    other = HandlerFactory(user=UserFactory(username="mdu_importer"), role="importer").user
+    assert client_for(other).get(f"/api/v1/imports/batches/{batch_id}/").status_code == 404
+    assert client_for(other).get("/api/v1/imports/batches/").json() == []
+    assert client_for(caseworker).get(f"/api/v1/imports/batches/{batch_id}/").status_code == 200
+    assert [b["batch"] for b in api.get("/api/v1/imports/batches/").json()] == [batch_id]
+
+
+# --- members, memberships, employments --------------------------------------------------------
+
+
+def test_members_memberships_and_employments_import_with_member_keys(api):
+    post_json(api, "practices", [{"ods_code": "Y01234", "name": "Riverside"}])
+    members = (
+        "registration_body,registration_number,given_name,family_name,role\n"
+        "GMC,1234567,Grace,Hopper,gp_partner\n"
+        "NMC,12A3456B,Florence,Nightingale,nurse\n"
+    )
+    assert post_csv(api, "members", members).json()["created"] == 2
+    memberships = (
+        "member,organisation,start_date,end_date\n"
+        "GMC:1234567,mps,2010-01-01,2018-12-31\n"
+        "GMC:1234567,MDU,2019-01-01,\n"
+    )
+    response = post_csv(api, "memberships", memberships)
+    assert response.json()["created"] == 2, response.json()
+    employments = [
+        {
+            "member": {"registration_body": "NMC", "registration_number": "12A3456B"},
+            "practice": "Y01234",
+            "start_date": "2012-01-01",
+            "employer": "GMC:1234567",
+        }
+    ]
+    assert post_json(api, "employments", employments).json()["created"] == 1
+    nurse = Member.objects.get(registration_number="12A3456B")
+    assert Employment.objects.get(member=nurse).employer.registration_number == "1234567"
+    assert list(
+        Membership.objects.order_by("start_date").values_list("organisation__code", "end_date")
+    ) == [("MPS", datetime.date(2018, 12, 31)), ("MDU", None)]
+
+
+def test_two_rows_of_one_batch_cannot_overlap(api, practice_and_gp):
+    response = post_json(
+        api,
+        "memberships",
+        [
+            {"member": "GMC:1234567", "organisation": "MDU", "start_date": "2001-01-01"},
+            {"member": "GMC:1234567", "organisation": "MDU", "start_date": "2003-01-01"},
+        ],
+    )
+    [error] = response.json()["errors"]
+    assert (error["row"], error["code"]) == (1, "overlapping_membership")
+    assert "row 0" in error["message"]
+
+
+def test_re_sending_a_membership_with_its_end_date_updates_it(api, practice_and_gp):
+    response = post_json(
+        api,
+        "memberships",
+        [
+            {
+                "member": "GMC:1234567",
+                "organisation": "MPS",
+                "start_date": "2010-01-01",
+                "end_date": "2020-06-30",
+            }
+        ],
+    )
+    assert (response.json()["created"], response.json()["updated"]) == (0, 1)
+    assert Membership.objects.get().end_date == datetime.date(2020, 6, 30)
+
+
+# --- claims -----------------------------------------------------------------------------------
+
+
+def test_imported_claims_are_routed_given_deadlines_and_audited(api, importer, practice_and_gp):
+    response = post_json(api, "claims", [claim_record("EXT-1"), claim_record("EXT-2")])
+    assert response.status_code == 201, response.json()
+    assert response.json()["created"] == 2
+    claim = Claim.objects.get(external_ref="EXT-1")
+    assert claim.reference.startswith("CL-")
+    assert claim.source_organisation.code == "MPS"
+    # Pre-2019 NHS primary care, an MPS member at the incident, decided today: ELSGP with NHSR
+    # (MPS handed over on 2021-04-01).
+    assert (claim.schemes, claim.lead_handler) == ("ELSGP", "NHSR")
+    assert claim.routing_decisions.count() == 1
+    kinds = set(Deadline.objects.filter(claim=claim).values_list("kind", flat=True))
+    assert {"acknowledge_letter_of_claim", "letter_of_response", "limitation"} <= kinds
+    event = AuditEvent.objects.get(action="claim.create", subject_id=str(claim.pk))
+    assert (event.actor, event.after["clinicians"]) == (importer, [practice_and_gp[1].pk])
+
+
+def test_a_claim_csv_with_nested_fields_and_lists_matches_the_json(api, practice_and_gp):
+    MemberFactory(registration_number="7654321")
+    text = (
+        "external_ref,matter_type,claimant__name,claimant__nhs_number,claimant__lacks_capacity,"
+        "practice,clinicians,care_setting,activity,incident_date,coronavirus_response\n"
+        "CSV-1,claim,Ada Lovelace,943 476 5919,true,Y01234,GMC:1234567;GMC:7654321,"
+        "general_practice,nhs_primary_medical_services,2018-11-12,false\n"
+    )
+    assert post_csv(api, "claims", text).status_code == 201
+    claim = Claim.objects.get(external_ref="CSV-1")
+    assert claim.claimant_nhs_number == "9434765919"
+    assert claim.claimant_lacks_capacity is True
+    assert list(
+        claim.claim_clinicians.order_by("position").values_list(
+            "member__registration_number", flat=True
+        )
+    ) == ["1234567", "7654321"]
+
+
+def test_re_sending_a_claim_changes_only_what_it_gives_and_moves_the_version(
+    api, practice_and_gp, caseworker
+):
+    post_json(api, "claims", [claim_record("EXT-1", description="First")])
+    claim = Claim.objects.get()
+    claim.letter_of_claim_acknowledged_on = datetime.date(2024, 1, 12)  # recorded since
+    claim.save()
+    version = claim.version
+    response = post_json(api, "claims", [{**claim_record("EXT-1"), "stage": "investigation"}])
+    assert (response.json()["created"], response.json()["updated"]) == (0, 1)
+    claim.refresh_from_db()
+    assert (claim.stage, claim.description, claim.version) == (
+        "investigation",
+        "First",
+        version + 1,
+    )
+    assert claim.letter_of_claim_acknowledged_on == datetime.date(2024, 1, 12)
+    event = AuditEvent.objects.get(action="claim.update")
+    assert event.before == {"stage": "letter_of_claim"} and event.after == {
+        "stage": "investigation"
+    }
+
+
+def test_a_resent_claim_with_new_facts_is_rerouted(api, practice_and_gp):
+    post_json(api, "claims", [claim_record("EXT-1")])
+    post_json(api, "claims", [claim_record("EXT-1", incident_date="2019-05-01")])
+    claim = Claim.objects.get()
+    assert claim.schemes == "CNSGP"
+    assert claim.routing_decisions.count() == 2
+
+
+def test_a_possible_duplicate_is_flagged_not_merged_or_dropped(api, practice_and_gp, caseworker):
+    number = valid_nhs_number(5)
+    earlier = ClaimFactory(
+        claimant_nhs_number=number,
+        practice=practice_and_gp[0],
+        incident_date=datetime.date(2018, 11, 12),
+    )
+    claimant = {"name": "Ada Lovelace", "nhs_number": number}
+    response = post_json(
+        api,
+        "claims",
+        [
+            claim_record("EXT-1", claimant=claimant),
+            claim_record("EXT-2", claimant=claimant, incident_date="2018-11-13"),
+        ],
+    )
+    assert response.json()["created"] == 2
+    duplicate = Claim.objects.get(external_ref="EXT-1")
+    assert duplicate.possible_duplicate_of == earlier
+    assert Claim.objects.get(external_ref="EXT-2").possible_duplicate_of is None
+    listed = client_for(caseworker).get("/api/v1/claims/?flag=POSSIBLE_DUPLICATE").json()
+    assert [c["reference"] for c in listed["results"]] == [duplicate.reference]
+
+
+def test_an_atomic_claims_batch_with_one_bad_row_writes_no_claim_and_no_audit(api, practice_and_gp):
+    response = post_json(
+        api, "claims", [claim_record("EXT-1"), claim_record("EXT-2", practice="Y99999")]
+    )
+    assert response.status_code == 400
+    assert not Claim.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="claim").exists()
+    assert not Deadline.objects.exists()
+
+
+def _claims_csv(count: int, first: int = 0) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "external_ref",
+            "matter_type",
+            "claimant__name",
+            "claimant__nhs_number",
+            "practice",
+            "clinicians",
+            "care_setting",
+            "activity",
+            "incident_date",
+            "letter_of_claim_on",
+        ]
+    )
+    for n in range(first, first + count):
+        writer.writerow(
+            [
+                f"Q-{n}",
+                "claim",
+                f"Claimant {n}",
+                valid_nhs_number(n),
+                "Y01234",
+                "GMC:1234567",
+                "general_practice",
+                "nhs_primary_medical_services",
+                "2018-11-12",
+                "2024-01-08",
+            ]
+        )
+    return out.getvalue()
+
+
+def test_the_queries_for_a_batch_of_claims_do_not_grow_with_its_rows(
+    api, practice_and_gp, settings
+):
+    settings.IMPORT_SYNC_MAX_ROWS = 5000
+    post_csv(api, "claims", _claims_csv(3, first=90_000))  # warm the reference counter
+    counts = []
+    for size, first in ((10, 0), (1000, 1000)):
+        with CaptureQueriesContext(connection) as queries:
+            response = post_csv(api, "claims", _claims_csv(size, first=first))
+        assert response.json()["created"] == size
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
