@@ -18,6 +18,7 @@ from claims.models import (
     MoneyHead,
     Payment,
     Reserve,
+    RoutingDecision,
 )
 from handlers.models import Handler
 from handlers.permissions import handler_for, is_caseworker, sees_every_claim
@@ -201,3 +202,45 @@ def claim_money(*, claim: Claim) -> MoneySummary:
             for head, label in MoneyHead.choices
         )
     )
+
+
+def claim_routing_current(*, claim: Claim) -> dict | None:
+    """The claim's current routing as design.md §3.3 shows it: the answer of §3.2 (schemes,
+    lead handler, handlers, flags, segments, reasons, rule version, decision date) and when it
+    was decided. None for a claim never routed."""
+    decision = (
+        RoutingDecision.objects.filter(claim=claim)
+        .order_by("-decided_at", "-id")
+        .values("outcome", "decided_at")
+        .first()
+    )
+    if decision is None:
+        return None
+    return {**decision["outcome"], "decided_at": decision["decided_at"]}
+
+
+def claim_routing_history(*, claim: Claim) -> QuerySet[RoutingDecision]:
+    """Every routing decision taken on the claim, newest first, with who or what decided."""
+    return (
+        RoutingDecision.objects.filter(claim=claim)
+        .select_related("decided_by")
+        .order_by("-decided_at", "-id")
+    )
+
+
+def claims_next_deadlines(claim_ids) -> dict[int, Deadline]:
+    """The soonest open, dated deadline of each claim: one query for a page of claims."""
+    soonest: dict[int, Deadline] = {}
+    for deadline in Deadline.objects.filter(
+        claim_id__in=list(claim_ids), status=Deadline.DeadlineStatus.OPEN, due_on__isnull=False
+    ).order_by("claim_id", "due_on", "pk"):
+        soonest.setdefault(deadline.claim_id, deadline)
+    return soonest
+
+
+def claim_history(*, claim: Claim, limit: int = 200):
+    """What happened to the claim, newest first, from the audit trail; views of it are in the
+    access log, not here."""
+    from audit.selectors import audit_events_for
+
+    return audit_events_for(subject=claim).exclude(action="claim.view")[:limit]

@@ -446,3 +446,8 @@ def note_add(*, claim: Claim, actor: Actor, text: str, actor_label: str = "") ->
         after={"note": note.pk, "text": text[:200]},
     )
     return note
+
+
+def claim_viewed(*, claim: Claim, actor: Actor, channel: str) -> None:
+    """Record that someone opened a claim's patient data (domain.md §6: record who viewed it)."""
+    audit_record(actor=actor, action="claim.view", subject=claim, reason=channel)

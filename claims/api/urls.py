@@ -7,6 +7,7 @@ from claims.api.agreements import (
     AgreementPreview,
     RoutingJobDetail,
 )
+from claims.api.claims import ClaimDetail, ClaimList
 from claims.api.deadlines import ClaimDeadlineDetail, DeadlineList
 from claims.api.imports import ImportBatchDetail, ImportBatchList, ImportCreate
 from claims.api.notifications import NotificationList, NotificationRead
@@ -25,6 +26,8 @@ urlpatterns = [
     path("deadlines/", DeadlineList.as_view(), name="api-deadlines"),
     path("notifications/", NotificationList.as_view(), name="api-notifications"),
     path("notifications/<int:pk>/read/", NotificationRead.as_view(), name="api-notification-read"),
+    path("claims/", ClaimList.as_view(), name="api-claims"),
+    path("claims/<str:reference>/", ClaimDetail.as_view(), name="api-claim"),
     path(
         "claims/<str:reference>/deadlines/<int:pk>/",
         ClaimDeadlineDetail.as_view(),

@@ -1,0 +1,370 @@
+"""GET /api/v1/claims/, GET and PATCH /api/v1/claims/{reference}/ (design.md §3.3), over HTTP as
+each role, including the wrong organisation."""
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from claims.models import ClaimHandling, Deadline
+from claims.services import claim_create
+from handlers.models import HandlerOrganisation
+from members.models import DefenceOrganisation
+from tests.factories import (
+    ClaimFactory,
+    MemberFactory,
+    MembershipFactory,
+    PracticeFactory,
+    valid_nhs_number,
+)
+
+pytestmark = pytest.mark.django_db
+D = datetime.date
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token = Token.objects.get_or_create(user=user)[0]
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def recorded(mdo: str = "MDU", **fields):
+    """A claim recorded through the service, so it is routed and has deadlines. A pre-2019
+    incident for a member of an MDO without an agreement stays with that MDO."""
+    gp = MemberFactory()
+    MembershipFactory(
+        member=gp,
+        organisation=DefenceOrganisation.objects.get(code=mdo),
+        start_date=D(2000, 1, 1),
+    )
+    values = {
+        "matter_type": "claim",
+        "claimant_name": "Ada Lovelace",
+        "claimant_nhs_number": valid_nhs_number(fields.pop("n", 1)),
+        "practice": PracticeFactory(),
+        "care_setting": "general_practice",
+        "activity": "nhs_primary_medical_services",
+        "incident_date": D(2018, 11, 12),
+        "notified_on": D(2024, 1, 10),
+        "letter_of_claim_on": D(2024, 1, 8),
+        **fields,
+    }
+    return claim_create(actor=None, clinicians=[gp], **values)
+
+
+def references(response) -> list[str]:
+    assert response.status_code == 200, response.json()
+    return [item["reference"] for item in response.json()["results"]]
+
+
+# --- who sees which claims ---------------------------------------------------------------------
+
+
+def test_each_role_lists_exactly_the_claims_it_may_see(
+    caseworker, auditor, mdu_handler, mps_handler, importer
+):
+    mdu_claim = recorded("MDU", n=1)
+    mps_claim = recorded("MPS", n=2, activity="private")
+    nhsr_claim = recorded("MDU", n=3, incident_date=D(2020, 5, 1))
+    assert (mdu_claim.lead_handler, mps_claim.lead_handler, nhsr_claim.lead_handler) == (
+        "MDU",
+        "MPS",
+        "NHSR",
+    )
+    everyone = {mdu_claim.reference, mps_claim.reference, nhsr_claim.reference}
+    assert set(references(client_for(caseworker).get("/api/v1/claims/"))) == everyone
+    assert set(references(client_for(auditor).get("/api/v1/claims/"))) == everyone
+    assert references(client_for(mdu_handler).get("/api/v1/claims/")) == [mdu_claim.reference]
+    assert references(client_for(mps_handler).get("/api/v1/claims/")) == [mps_claim.reference]
+    # The importer (MPS's system) sent none of these.
+    assert references(client_for(importer).get("/api/v1/claims/")) == []
+    assert client_for(None).get("/api/v1/claims/").status_code == 401
+
+
+def test_list_items_carry_the_contract_fields(caseworker):
+    claim = recorded("MDU", letter_of_claim_on=datetime.date.today() - datetime.timedelta(days=3))
+    [item] = client_for(caseworker).get("/api/v1/claims/").json()["results"]
+    assert item["reference"] == claim.reference
+    assert item["schemes"] == ["NO_STATE_SCHEME"]
+    assert item["lead_handler"] == "MDU"
+    assert (item["stage"], item["status"], item["external_ref"]) == ("letter_of_claim", "open", "")
+    soonest = Deadline.objects.filter(claim=claim, status="open").order_by("due_on").first()
+    assert item["next_deadline"] == {
+        "id": soonest.pk,
+        "kind": soonest.kind,
+        "due_on": soonest.due_on.isoformat(),
+    }
+
+
+def test_cursor_pagination_walks_every_claim_once(caseworker):
+    made = {ClaimFactory().reference for _ in range(7)}
+    api, seen, url = client_for(caseworker), [], "/api/v1/claims/?page_size=3"
+    while url:
+        body = api.get(url).json()
+        assert set(body) == {"results", "next", "previous"}
+        seen += [item["reference"] for item in body["results"]]
+        url = body["next"]
+    assert sorted(seen) == sorted(made)
+
+
+# --- filters --------------------------------------------------------------------------------
+
+
+def test_filters_match_what_they_say(caseworker):
+    api = client_for(caseworker)
+    mdu = recorded("MDU", n=1, stage="investigation")
+    split = recorded(
+        "MDU",
+        n=2,
+        incident_date=None,
+        incident_date_from=D(2019, 1, 1),
+        incident_date_to=D(2019, 6, 30),
+        notified_on=D(2025, 3, 1),
+    )
+    later = recorded("MDU", n=3, incident_date=D(2021, 2, 2))
+    assert references(api.get("/api/v1/claims/?scheme=CNSGP")) == [later.reference, split.reference]
+    assert references(api.get("/api/v1/claims/?handler=MDU")) == [split.reference, mdu.reference]
+    assert references(api.get("/api/v1/claims/?lead_handler=mdu")) == [mdu.reference]
+    assert references(api.get("/api/v1/claims/?stage=investigation")) == [mdu.reference]
+    assert references(api.get(f"/api/v1/claims/?practice={mdu.practice.ods_code}")) == [
+        mdu.reference
+    ]
+    assert references(api.get("/api/v1/claims/?flag=APPORTIONMENT_REQUIRED")) == [split.reference]
+    # A range counts on any of its days.
+    assert references(api.get("/api/v1/claims/?incident_date_after=2019-06-30")) == [
+        later.reference,
+        split.reference,
+    ]
+    assert references(api.get("/api/v1/claims/?incident_date_before=2018-11-12")) == [mdu.reference]
+    assert references(
+        api.get("/api/v1/claims/?notified_after=2025-01-01&notified_before=2025-03-01")
+    ) == [split.reference]
+    assert references(api.get("/api/v1/claims/?status=closed")) == []
+
+
+def test_overdue_means_an_unmet_deadline_past_its_day(caseworker):
+    late = recorded("MDU", n=1)  # letter of claim in January 2024: long overdue
+    on_time = recorded("MDU", n=2, letter_of_claim_on=None, notified_on=None)
+    Deadline.objects.filter(claim=on_time).update(due_on=D(2099, 1, 1))
+    assert references(client_for(caseworker).get("/api/v1/claims/?overdue=true")) == [
+        late.reference
+    ]
+
+
+def test_q_finds_a_claim_by_reference_external_ref_name_or_nhs_number(caseworker):
+    api = client_for(caseworker)
+    number = valid_nhs_number(42)
+    claim = ClaimFactory(
+        claimant_name="Grace Hopper", claimant_nhs_number=number, external_ref="MPS-77"
+    )
+    ClaimFactory(claimant_name="Someone Else")
+    spaced = f"{number[:3]} {number[3:6]} {number[6:]}"
+    for q in (claim.reference.lower(), "MPS-77", "hopper", number, spaced):
+        assert references(api.get("/api/v1/claims/", {"q": q})) == [claim.reference], q
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("scheme=NOPE", "scheme"),
+        ("incident_date_after=yesterday", "incident_date_after"),
+        ("overdue=perhaps", "overdue"),
+        ("flag=SHINY", "flag"),
+    ],
+)
+def test_a_bad_filter_is_a_400_naming_it(caseworker, query, field):
+    response = client_for(caseworker).get(f"/api/v1/claims/?{query}")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+
+
+def test_the_list_costs_the_same_queries_for_5_claims_as_for_50(caseworker):
+    api = client_for(caseworker)
+    counts = []
+    for count in (5, 45):
+        for n in range(count):
+            recorded("MDU", n=1000 + len(counts) * 100 + n)
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get("/api/v1/claims/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+# --- the claim -------------------------------------------------------------------------------
+
+
+def test_a_claim_shows_its_routing_deadlines_and_history_with_its_version(caseworker):
+    claim = recorded("MDU")
+    response = client_for(caseworker).get(f"/api/v1/claims/{claim.reference}/")
+    assert response.status_code == 200
+    assert response["ETag"] == f'"{claim.version}"'
+    body = response.json()
+    assert body["routing"]["schemes"] == ["NO_STATE_SCHEME"]
+    assert body["routing"]["lead_handler"] == "MDU"
+    assert body["routing"]["segments"][0]["from"] == "2018-11-12"
+    assert any("step 7c" in reason for reason in body["routing"]["reasons"])
+    assert body["routing"]["decided_at"]
+    response_deadline = next(d for d in body["deadlines"] if d["kind"] == "letter_of_response")
+    assert response_deadline["due_on"] == "2024-05-08"
+    assert response_deadline["status"] in ("open", "missed")
+    assert response_deadline["history"][0]["after"]["due_on"] == "2024-05-08"
+    assert [event["action"] for event in body["history"]][-1] == "claim.create"
+    assert body["claimant"]["name"] == "Ada Lovelace"
+    assert body["money"]["reserve"] == "0.00"
+
+
+def test_opening_a_claim_is_recorded_in_the_access_log(caseworker):
+    claim = recorded("MDU")
+    client_for(caseworker).get(f"/api/v1/claims/{claim.reference}/")
+    view = AuditEvent.objects.get(action="claim.view")
+    assert (view.actor, view.subject_id) == (caseworker, str(claim.pk))
+
+
+def test_another_organisations_claim_is_404_like_a_missing_one(mps_handler):
+    claim = recorded("MDU")
+    api = client_for(mps_handler)
+    hidden = api.get(f"/api/v1/claims/{claim.reference}/")
+    missing = api.get("/api/v1/claims/CL-2000-999999/")
+    assert hidden.status_code == missing.status_code == 404
+    assert hidden.json() == missing.json()
+    assert (
+        api.patch(
+            f"/api/v1/claims/{claim.reference}/",
+            {"stage": "negotiation"},
+            format="json",
+            HTTP_IF_MATCH=f'"{claim.version}"',
+        ).status_code
+        == 404
+    )
+    assert not AuditEvent.objects.filter(action="claim.view").exists()
+
+
+def test_the_claim_page_costs_the_same_queries_whatever_it_holds(caseworker):
+    api = client_for(caseworker)
+    small = recorded("MDU", n=1, letter_of_claim_on=None)
+    big = recorded(
+        "MDU",
+        n=2,
+        records_requested_on=D(2024, 1, 1),
+        claim_form_issued_on=D(2024, 2, 1),
+        particulars_served_on=D(2024, 2, 3),
+    )
+    assert big.deadlines.count() > small.deadlines.count() + 2
+    counts = []
+    for claim in (small, big):
+        with CaptureQueriesContext(connection) as queries:
+            assert api.get(f"/api/v1/claims/{claim.reference}/").status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
+
+
+# --- changing a claim --------------------------------------------------------------------------
+
+
+def patch(api, claim, body, etag=None):
+    headers = {"HTTP_IF_MATCH": etag} if etag is not None else {}
+    return api.patch(f"/api/v1/claims/{claim.reference}/", body, format="json", **headers)
+
+
+def test_a_patch_without_if_match_is_428_and_changes_nothing(caseworker):
+    claim = recorded("MDU")
+    response = patch(client_for(caseworker), claim, {"stage": "negotiation"})
+    assert response.status_code == 428
+    assert response.json()["errors"][0]["code"] == "precondition_required"
+    claim.refresh_from_db()
+    assert claim.stage == "letter_of_claim"
+
+
+def test_a_stale_if_match_is_412_and_changes_nothing(caseworker):
+    claim = recorded("MDU")
+    api = client_for(caseworker)
+    stale = f'"{claim.version}"'
+    assert patch(api, claim, {"stage": "investigation"}, stale).status_code == 200
+    response = patch(api, claim, {"stage": "negotiation"}, stale)
+    assert response.status_code == 412
+    assert response.json()["errors"][0]["code"] == "precondition_failed"
+    assert response["ETag"] == f'"{claim.version + 1}"'
+    claim.refresh_from_db()
+    assert claim.stage == "investigation"
+
+
+def test_a_patch_with_the_current_version_changes_and_answers_the_new_etag(caseworker):
+    claim = recorded("MDU")
+    response = patch(
+        client_for(caseworker),
+        claim,
+        {"stage": "investigation", "letter_of_claim_acknowledged_on": "2024-01-12"},
+        f'"{claim.version}"',
+    )
+    assert response.status_code == 200, response.json()
+    assert response["ETag"] == f'"{claim.version + 1}"'
+    body = response.json()
+    assert body["stage"] == "investigation"
+    acknowledge = next(d for d in body["deadlines"] if d["kind"] == "acknowledge_letter_of_claim")
+    assert acknowledge["status"] == "met"
+
+
+def test_changing_a_routing_fact_reroutes_the_claim(caseworker):
+    claim = recorded("MDU")
+    response = patch(
+        client_for(caseworker), claim, {"incident_date": "2019-05-01"}, f'"{claim.version}"'
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["routing"]["schemes"] == ["CNSGP"]
+
+
+def test_the_handler_moves_the_stage_but_may_not_change_facts_or_close(mdu_handler):
+    claim = recorded("MDU")
+    api = client_for(mdu_handler)
+    ok = patch(api, claim, {"stage": "investigation"}, f'"{claim.version}"')
+    assert ok.status_code == 200
+    etag = ok["ETag"]
+    refused = patch(api, claim, {"care_setting": "trust"}, etag)
+    assert refused.status_code == 403
+    assert "care_setting" in refused.json()["errors"][0]["message"]
+    closing = patch(api, claim, {"status": "closed", "outcome": "not_a_claim"}, etag)
+    assert closing.status_code == 403
+    claim.refresh_from_db()
+    assert (claim.care_setting, claim.status) == ("general_practice", "open")
+
+
+def test_auditors_and_importers_may_not_patch(auditor, importer):
+    claim = recorded("MDU")
+    assert patch(client_for(auditor), claim, {"stage": "negotiation"}, '"1"').status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"colour": "red"}, "colour", "unknown_field"),
+        ({"stage": "finished"}, "stage", "invalid_choice"),
+        ({"letter_of_claim_on": "soon"}, "letter_of_claim_on", "invalid"),
+        ({"status": "closed"}, "outcome", None),
+    ],
+)
+def test_a_bad_patch_is_a_400_naming_the_field_and_changes_nothing(caseworker, body, field, code):
+    claim = recorded("MDU")
+    response = patch(client_for(caseworker), claim, body, f'"{claim.version}"')
+    assert response.status_code == 400, response.json()
+    error = response.json()["errors"][0]
+    assert field in (error["field"] or "") or field in error["message"]
+    if code:
+        assert error["code"] == code
+    claim.refresh_from_db()
+    assert claim.status == "open" and claim.stage == "letter_of_claim"
+
+
+def test_a_claim_handled_by_two_organisations_is_visible_to_both(mps_handler, mdu_handler):
+    claim = ClaimFactory()
+    for code in ("MPS", "MDU"):
+        ClaimHandling.objects.create(
+            claim=claim, organisation=HandlerOrganisation.objects.get(code=code)
+        )
+    for user in (mps_handler, mdu_handler):
+        assert client_for(user).get(f"/api/v1/claims/{claim.reference}/").status_code == 200
