@@ -201,6 +201,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Claims, deadlines and import batches each have a `status`; name each set of choices.
+    "ENUM_NAME_OVERRIDES": {
+        "ClaimStatusEnum": "claims.models.Status",
+        "DeadlineStatusEnum": "claims.models.Deadline.DeadlineStatus",
+        "ImportBatchStatusEnum": "claims.models.ImportBatch.BatchStatus",
+    },
 }
 
 # Bulk imports (issue: imports) read these; declared here so every limit lives in one place.

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
 from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
@@ -322,10 +323,10 @@ class ClaimList(APIView):
             OpenApiParameter("stage", str, enum=Stage.values),
             OpenApiParameter("status", str, enum=Status.values),
             OpenApiParameter("practice", str, description="ODS code"),
-            OpenApiParameter("incident_date_after", "date"),
-            OpenApiParameter("incident_date_before", "date"),
-            OpenApiParameter("notified_after", "date"),
-            OpenApiParameter("notified_before", "date"),
+            OpenApiParameter("incident_date_after", OpenApiTypes.DATE),
+            OpenApiParameter("incident_date_before", OpenApiTypes.DATE),
+            OpenApiParameter("notified_after", OpenApiTypes.DATE),
+            OpenApiParameter("notified_before", OpenApiTypes.DATE),
             OpenApiParameter("overdue", bool, description="Any unmet deadline past its day."),
             OpenApiParameter("triage", bool, description="UNDETERMINED or MANUAL_REVIEW."),
             OpenApiParameter("flag", str, enum=ClaimFilters().fields["flag"].choices),

@@ -74,7 +74,7 @@ RECORDS = {
 
 class BatchResult(serializers.Serializer):
     batch = serializers.IntegerField(source="pk")
-    status = serializers.ChoiceField(choices=ImportBatch.BatchStatus.values)
+    status = serializers.ChoiceField(choices=ImportBatch.BatchStatus.choices)
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     errors = ErrorSerializer(many=True)
@@ -82,7 +82,7 @@ class BatchResult(serializers.Serializer):
 
 class BatchQueued(serializers.Serializer):
     batch = serializers.IntegerField(source="pk")
-    status = serializers.ChoiceField(choices=ImportBatch.BatchStatus.values)
+    status = serializers.ChoiceField(choices=ImportBatch.BatchStatus.choices)
     url = serializers.SerializerMethodField()
 
     def get_url(self, batch) -> str:
@@ -93,7 +93,7 @@ class BatchOut(serializers.Serializer):
     batch = serializers.IntegerField(source="pk")
     kind = serializers.CharField()
     mode = serializers.CharField()
-    status = serializers.ChoiceField(choices=ImportBatch.BatchStatus.values)
+    status = serializers.ChoiceField(choices=ImportBatch.BatchStatus.choices)
     rows_total = serializers.IntegerField()
     rows_done = serializers.IntegerField()
     created = serializers.IntegerField()
