@@ -2,9 +2,10 @@
 
 A request is spooled (bounded memory), checked against its Idempotency-Key, and then either run
 at once (small) or stored in chunks and run by a Celery task (large). Either way the rows are read
-as a stream, `SUB_BATCH` at a time; each slice costs a fixed number of queries, however many rows
-it holds. Atomic batches are checked in full before anything is written; a queued batch commits
-slice by slice with its progress, so a worker that dies mid-batch resumes where it stopped.
+as a stream, IMPORT_SLICE_ROWS at a time; each slice costs a fixed number of queries, however
+many rows it holds. Atomic batches are checked in full before anything is written; a queued
+batch commits slice by slice with its progress, so a worker that dies mid-batch resumes where it
+stopped.
 
 Upserts are on natural keys. A record that matches a stored one changes only the fields it gives
 (docs/api.md): a sender re-sending a claim never wipes what a handler recorded since.
@@ -47,6 +48,7 @@ from members.models import DefenceOrganisation, Employment, Member, Membership, 
 
 logger = logging.getLogger(__name__)
 
+# The most rows one bulk statement carries (slices are IMPORT_SLICE_ROWS, 2,000 by default).
 SUB_BATCH = 2000
 CHUNK_BYTES = 1024 * 1024
 # The fields of a claim whose change moves its deadlines (design.md §3.4, domain.md §5).
@@ -289,7 +291,8 @@ def _finish(batch: ImportBatch, status: str, failure: str = "") -> None:
 
 
 def _slices(rows: Iterator[tuple[int, Any]]) -> Iterator[list[tuple[int, Any]]]:
-    while piece := list(islice(rows, SUB_BATCH)):
+    size = settings.IMPORT_SLICE_ROWS
+    while piece := list(islice(rows, size)):
         yield piece
 
 
@@ -469,6 +472,16 @@ def _key_text(key: tuple[str, str]) -> str:
     return f"{key[0]}:{key[1]}"
 
 
+def _no_member(run: _Run, row: int, field_name: str, key: tuple[str, str]) -> None:
+    _unknown(
+        run, row, field_name, spec.UNKNOWN_MEMBER, f"No member {_key_text(key)}: import them first."
+    )
+
+
+def _no_practice(run: _Run, row: int, code: str) -> None:
+    _unknown(run, row, "practice", spec.UNKNOWN_PRACTICE, f"No practice {code}: import it first.")
+
+
 # --- upserts --------------------------------------------------------------------------------
 
 
@@ -594,13 +607,7 @@ class MembershipImporter(Importer):
             member_id = members.get(record["member"])
             organisation_id = organisations.get(record["organisation"])
             if member_id is None:
-                _unknown(
-                    run,
-                    row,
-                    "member",
-                    spec.UNKNOWN_MEMBER,
-                    f"No member {_key_text(record['member'])}: import them first.",
-                )
+                _no_member(run, row, "member", record["member"])
             if organisation_id is None:
                 _unknown(
                     run,
@@ -684,29 +691,11 @@ class EmploymentImporter(Importer):
             practice_id = practices.get(record["practice"])
             employer_id = members.get(record["employer"]) if record.get("employer") else None
             if member_id is None:
-                _unknown(
-                    run,
-                    row,
-                    "member",
-                    spec.UNKNOWN_MEMBER,
-                    f"No member {_key_text(record['member'])}: import them first.",
-                )
+                _no_member(run, row, "member", record["member"])
             if practice_id is None:
-                _unknown(
-                    run,
-                    row,
-                    "practice",
-                    spec.UNKNOWN_PRACTICE,
-                    f"No practice {record['practice']}: import it first.",
-                )
+                _no_practice(run, row, record["practice"])
             if record.get("employer") and employer_id is None:
-                _unknown(
-                    run,
-                    row,
-                    "employer",
-                    spec.UNKNOWN_MEMBER,
-                    f"No member {_key_text(record['employer'])}: import them first.",
-                )
+                _no_member(run, row, "employer", record["employer"])
             if (
                 member_id is None
                 or practice_id is None
@@ -796,23 +785,11 @@ class ClaimImporter(Importer):
             problems = len(run.errors)
             practice_id = practices.get(record.get("practice"))
             if record.get("practice") and practice_id is None:
-                _unknown(
-                    run,
-                    row,
-                    "practice",
-                    spec.UNKNOWN_PRACTICE,
-                    f"No practice {record['practice']}: import it first.",
-                )
+                _no_practice(run, row, record["practice"])
             clinician_ids = []
             for index, key in enumerate(record.get("clinicians", ())):
                 if key not in members:
-                    _unknown(
-                        run,
-                        row,
-                        f"clinicians[{index}]",
-                        spec.UNKNOWN_MEMBER,
-                        f"No member {_key_text(key)}: import them first.",
-                    )
+                    _no_member(run, row, f"clinicians[{index}]", key)
                 clinician_ids.append(members.get(key))
             claim = existing.get(record["external_ref"])
             values = _claim_values(record, practice_id)

@@ -212,6 +212,8 @@ SPECTACULAR_SETTINGS = {
 # Bulk imports (issue: imports) read these; declared here so every limit lives in one place.
 IMPORT_MAX_BODY_BYTES = env_int("IMPORT_MAX_BODY_BYTES", 50 * 1024 * 1024, minimum=1024)
 IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 1000, minimum=1)
+# Rows written per transaction (and per progress step) in a queued import.
+IMPORT_SLICE_ROWS = env_int("IMPORT_SLICE_ROWS", 2000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BODY_BYTES
 
 # Days before a deadline on which its handler is reminded (domain.md §5: configurable).

@@ -1,0 +1,147 @@
+"""Queued imports through the real Redis broker and a real worker process, and identical requests
+racing each other on real database connections."""
+
+import json
+import threading
+import time
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from audit.models import AuditEvent
+from claims import import_services
+from claims.import_services import import_batch_run
+from claims.models import ImportBatch
+from claims.tasks import import_batch_run_task
+from members.models import Practice
+
+
+def practices(count: int) -> str:
+    return json.dumps([{"ods_code": f"Y{n:05d}", "name": f"Practice {n}"} for n in range(count)])
+
+
+def wait_for(batch_id: int, states, timeout: float = 60) -> ImportBatch:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        batch = ImportBatch.objects.get(pk=batch_id)
+        if batch.status in states:
+            return batch
+        time.sleep(0.05)
+    raise AssertionError(f"batch {batch_id} not in {states} after {timeout}s")
+
+
+@pytest.fixture
+def small_slices(monkeypatch, settings):
+    """Slices of 50 rows, here and in the worker process, so a batch has many commits."""
+    monkeypatch.setenv("IMPORT_SLICE_ROWS", "50")
+    settings.IMPORT_SLICE_ROWS = 50
+    settings.IMPORT_SYNC_MAX_ROWS = 100
+
+
+def api_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_queued_import_runs_on_the_worker_and_a_rerun_writes_nothing_twice(
+    small_slices, celery_worker_process, importer, monkeypatch
+):
+    monkeypatch.setattr(
+        import_services,
+        "_queue",
+        lambda batch_id: import_batch_run_task.apply_async(
+            args=[batch_id], queue=celery_worker_process.queue
+        ),
+    )
+    response = api_for(importer).post(
+        "/api/v1/imports/practices/", practices(500), content_type="application/json"
+    )
+    assert response.status_code == 202
+    batch = wait_for(response.json()["batch"], {"done", "failed"})
+    assert (batch.status, batch.rows_done, batch.rows_total, batch.created) == (
+        "done",
+        500,
+        500,
+        500,
+    )
+    # A duplicate delivery of the same task finds the batch done and does nothing.
+    import_batch_run_task.apply_async(args=[batch.pk], queue=celery_worker_process.queue)
+    time.sleep(1)
+    assert Practice.objects.count() == 500
+    assert AuditEvent.objects.filter(action="practice.create").count() == 500
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_mid_batch_leaves_it_resumable_and_the_rerun_completes_it_once(
+    small_slices, celery_worker_process, importer, monkeypatch
+):
+    monkeypatch.setattr(
+        import_services,
+        "_queue",
+        lambda batch_id: import_batch_run_task.apply_async(
+            args=[batch_id], queue=celery_worker_process.queue
+        ),
+    )
+    response = api_for(importer).post(
+        "/api/v1/imports/practices/?mode=partial", practices(5000), content_type="application/json"
+    )
+    batch_id = response.json()["batch"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        done = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch_id)
+        if done:
+            break
+        time.sleep(0.01)
+    celery_worker_process.kill()
+    celery_worker_process.wait(timeout=20)
+    stopped = ImportBatch.objects.get(pk=batch_id)
+    # Killed part way: what it says it applied is exactly what is in the database.
+    assert stopped.status == "running"
+    assert 0 < stopped.rows_done < 5000
+    assert Practice.objects.count() == stopped.rows_done == stopped.created
+
+    # Celery redelivers the unacknowledged task (acks_late, reject_on_worker_lost); run it as
+    # the redelivery would.
+    import_batch_run(batch_id=batch_id)
+    batch = ImportBatch.objects.get(pk=batch_id)
+    assert (batch.status, batch.rows_done, batch.created) == ("done", 5000, 5000)
+    assert Practice.objects.count() == 5000
+    assert AuditEvent.objects.filter(action="practice.create").count() == 5000
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_identical_requests_racing_create_one_batch_and_get_one_answer(importer):
+    body = practices(300)
+    token = Token.objects.get_or_create(user=importer)[0].key
+    start = threading.Barrier(2)
+    answers = []
+
+    def send():
+        from django.db import connection
+
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+        start.wait()
+        response = client.post(
+            "/api/v1/imports/practices/",
+            body,
+            content_type="application/json",
+            HTTP_IDEMPOTENCY_KEY="race-1",
+        )
+        answers.append((response.status_code, response.json()))
+        connection.close()
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert ImportBatch.objects.count() == 1
+    assert [code for code, _ in answers] == [201, 201]
+    assert answers[0][1] == answers[1][1]
+    assert Practice.objects.count() == 300
