@@ -391,7 +391,7 @@ def _import_through_api(body: bytes, content_type: str) -> tuple[float, dict]:
     token = Token.objects.get(user__username="bench_importer").key
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
     started = time.perf_counter()
-    response = client.post("/api/v1/imports/claims/", body, content_type=content_type)
+    response = client.post("/api/v1/imports/claims/", body, content_type=content_type, secure=True)
     assert response.status_code in (201, 202), response.content[:500]
     batch_id = response.json()["batch"]
     import_batch_run(batch_id=batch_id)

@@ -33,6 +33,7 @@ INVALID = "invalid"
 INVALID_CHOICE = "invalid_choice"
 INVALID_DATE = "invalid_date"
 INVALID_BOOLEAN = "invalid_boolean"
+INVALID_CHARACTER = "invalid_character"
 TOO_LONG = "too_long"
 UNKNOWN_FIELD = "unknown_field"
 NOT_AN_OBJECT = "not_an_object"
@@ -161,6 +162,8 @@ class RowErrors:
         self.items: list[dict] = []
 
     def add(self, field: str | None, code: str, message: str) -> None:
+        # A field name is the sender's text: a NUL in it could not be stored with the error.
+        field = field.replace("\x00", "\\x00") if field else field
         self.items.append({"row": self.row, "field": field, "code": code, "message": message})
 
     def __bool__(self) -> bool:
@@ -235,6 +238,9 @@ def _value(field: Field, value: Any, path: str, errors: RowErrors) -> Any:
         errors.add(path, INVALID, f"{field.name} must be text, not {type(value).__name__}.")
         return None
     text = value.strip()
+    if "\x00" in text:
+        errors.add(path, INVALID_CHARACTER, f"{field.name} contains a NUL character.")
+        return None
     if kind == "date":
         try:
             if not _ISO_DATE.match(text):

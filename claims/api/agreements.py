@@ -25,8 +25,18 @@ class AgreementOut(serializers.Serializer):
     notes = serializers.CharField()
 
 
+class OrganisationCodeField(serializers.SlugRelatedField):
+    """An organisation by its code. A code that could never be stored (a NUL character, which
+    PostgreSQL refuses in text) is simply not found, rather than a database error."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=data.replace("\x00", ""))
+        return super().to_internal_value(data)
+
+
 class AgreementIn(serializers.Serializer):
-    organisation = serializers.SlugRelatedField(
+    organisation = OrganisationCodeField(
         slug_field="code", queryset=DefenceOrganisation.objects.all()
     )
     agreed_on = serializers.DateField()
