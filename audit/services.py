@@ -25,19 +25,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def audited_fields(model: type[models.Model]) -> list[str]:
+    """The columns the trail records of a model: all concrete fields (foreign keys as ids) but
+    the id and bookkeeping that changes on every save (`auto_now` stamps: they are in `at`)."""
+    return [
+        f.attname
+        for f in model._meta.concrete_fields
+        if f.name != "id" and not getattr(f, "auto_now", False)
+    ]
+
+
 def audit_snapshot(instance: models.Model, fields: Iterable[str] | None = None) -> dict[str, Any]:
-    """The audited state of an object: concrete field values (foreign keys as ids), JSON-safe.
-    Bookkeeping that changes on every save (`auto_now` stamps) is left out: it is in `at`."""
-    names = (
-        list(fields)
-        if fields is not None
-        else [
-            f.attname
-            for f in instance._meta.concrete_fields
-            if f.name != "id" and not getattr(f, "auto_now", False)
-        ]
-    )
+    """The audited state of an object, JSON-safe."""
+    names = list(fields) if fields is not None else audited_fields(type(instance))
     return {name: _jsonable(getattr(instance, name)) for name in names}
+
+
+def audit_snapshot_of_row(names: Iterable[str], row: Mapping[str, Any]) -> dict[str, Any]:
+    """The same snapshot from a row's values by column, for bulk paths that never build model
+    instances."""
+    return {name: _jsonable(row[name]) for name in names}
 
 
 def audit_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict, dict]:

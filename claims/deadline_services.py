@@ -4,6 +4,7 @@ number of queries for any number of claims, each change kept in the deadline's h
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -95,7 +96,10 @@ def claims_deadlines_recompute(
             seen.add(key)
             deadline = existing.get(key)
             if deadline is None:
-                deadline = Deadline(claim_id=values["pk"], kind=computed.kind)
+                # A plain row, not a model instance: imports create thousands at a time.
+                deadline = SimpleNamespace(
+                    pk=None, claim_id=values["pk"], kind=computed.kind, status="open"
+                )
                 before = None
                 created.append(deadline)
             else:
