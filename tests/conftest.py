@@ -6,6 +6,16 @@ import pytest
 PASSWORD = "correct-horse-battery"
 
 
+def pytest_configure(config):
+    """Personas are made for nearly every test: a deliberately slow password hash would be most
+    of the suite's time. Production keeps Django's default hashers."""
+    if not config.pluginmanager.has_plugin("django"):
+        return
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _celery_eager_unless_broker_test(request):
     """Most tests run tasks in-process; tests marked `broker` use the real Redis and a worker."""
