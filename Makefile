@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/claims
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/claims_bench
 
-.PHONY: install run test lint format bench worker beat clean
+.PHONY: install run test lint format bench worker beat clean frontend
 
 $(STAMP): requirements-dev.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ worker: $(STAMP)
 
 beat: $(STAMP)
 	$(VENV)/bin/celery -A config beat --loglevel=info
+
+# NHS.UK frontend for the portal: compiled into static/nhsuk/ and committed, so neither the demo,
+# the tests nor CI need Node. Run after changing a version in frontend/package.json.
+frontend:
+	cd frontend && npm ci --no-audit --no-fund && node build.mjs
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-output bench/results
