@@ -192,10 +192,16 @@ def deadline_waive(*, deadline: Deadline, actor: Actor, reason: str) -> Deadline
 
 
 def deadline_meet(
-    *, deadline: Deadline, actor: Actor, note: str = "", on: datetime.date | None = None
+    *,
+    deadline: Deadline,
+    actor: Actor,
+    note: str = "",
+    on: datetime.date | None = None,
+    expected_version: int | None = None,
 ) -> Deadline:
     """A deadline is met by recording the completion date that answers it on the claim
-    (design.md §3.4), so the claim, its deadlines and their history all agree."""
+    (design.md §3.4), so the claim, its deadlines and their history all agree. With
+    `expected_version`, a claim changed meanwhile raises StaleVersion and nothing is written."""
     from claims.services import claim_update
 
     rule = _deadline_rule(deadline.kind)
@@ -204,7 +210,7 @@ def deadline_meet(
     claim_update(
         claim=claim,
         actor=actor,
-        expected_version=None,
+        expected_version=expected_version,
         reason=note or f"{deadline.kind} met",
         **{met_by: on or timezone.localdate()},
     )

@@ -124,6 +124,13 @@ def notification_mark_read(*, notification: Notification) -> Notification:
     return notification
 
 
+def notifications_mark_all_read(*, user) -> int:
+    """Mark every unread notification of this person read; returns how many."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
 def deadline_text(kind: str, reference: str, due_on: datetime.date | None) -> str:
     label = kind.replace("_", " ")
     return f"{reference}: {label} is due on {due_on.isoformat() if due_on else 'a date not set'}."

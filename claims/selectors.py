@@ -5,17 +5,21 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from claims.models import (
     COMPLETION_DATE_FIELDS,
     TRIGGER_DATE_FIELDS,
     Claim,
+    ClaimClinician,
     ClaimHandling,
+    ClaimNote,
     ClaimSegment,
     Deadline,
+    DeadlineChange,
     MoneyHead,
+    Notification,
     Payment,
     Reserve,
     RoutingDecision,
@@ -102,6 +106,18 @@ def claims_overdue(claims: QuerySet[Claim], today: datetime.date | None = None) 
     )
 
 
+def claims_deadline_due(
+    claims: QuerySet[Claim], *, until: datetime.date, today: datetime.date | None = None
+) -> QuerySet[Claim]:
+    """Claims with an open deadline falling due between today and `until`, both included."""
+    today = today or timezone.localdate()
+    return claims.filter(
+        pk__in=Deadline.objects.filter(status="open", due_on__gte=today, due_on__lte=until).values(
+            "claim_id"
+        )
+    )
+
+
 def claims_filter(claims: QuerySet[Claim], **filters) -> QuerySet[Claim]:
     """The filters of design.md §3.3, each optional (None or absent: not applied). `scheme` and
     `handler` match any segment of the current decision; the incident filters match a date or
@@ -131,6 +147,8 @@ def claims_filter(claims: QuerySet[Claim], **filters) -> QuerySet[Claim]:
         claims = claims.filter(notified_on__lte=filters["notified_before"])
     if filters.get("overdue"):
         claims = claims_overdue(claims)
+    if filters.get("deadline_due_before"):
+        claims = claims_deadline_due(claims, until=filters["deadline_due_before"])
     if filters.get("flag") == POSSIBLE_DUPLICATE:
         claims = claims.filter(possible_duplicate_of__isnull=False)
     elif filters.get("flag"):
@@ -244,3 +262,92 @@ def claim_history(*, claim: Claim, limit: int = 200):
     from audit.selectors import audit_events_for
 
     return audit_events_for(subject=claim).exclude(action="claim.view")[:limit]
+
+
+def claims_for_list(claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """What a list of claims shows in one query: the practice, the assignee and the next open
+    deadline (`next_deadline_on`, `next_deadline_kind`)."""
+    next_open = Deadline.objects.filter(
+        claim_id=OuterRef("pk"), status="open", due_on__isnull=False
+    ).order_by("due_on", "kind")
+    return claims.select_related("practice", "assigned_to").annotate(
+        next_deadline_on=Subquery(next_open.values("due_on")[:1]),
+        next_deadline_kind=Subquery(next_open.values("kind")[:1]),
+    )
+
+
+def claim_for_page(*, user, reference: str) -> Claim | None:
+    """One claim as its page shows it, if this person may see it (None otherwise, so a claim of
+    another organisation and one that does not exist look the same). A fixed number of queries
+    whatever the claim holds."""
+    return (
+        claims_visible_to(user=user)
+        .filter(reference=reference)
+        .select_related("practice", "assigned_to", "source_organisation")
+        .prefetch_related(
+            Prefetch(
+                "claim_clinicians",
+                queryset=ClaimClinician.objects.select_related("member").order_by("position"),
+            ),
+            Prefetch(
+                "segments",
+                queryset=ClaimSegment.objects.select_related("clinician").order_by("position"),
+            ),
+            Prefetch(
+                "deadlines",
+                queryset=Deadline.objects.order_by("due_on", "kind").prefetch_related(
+                    Prefetch(
+                        "history",
+                        queryset=DeadlineChange.objects.select_related("actor").order_by(
+                            "-at", "-id"
+                        ),
+                    )
+                ),
+            ),
+            Prefetch(
+                "notes",
+                queryset=ClaimNote.objects.select_related("author").order_by("-created_at", "-id"),
+            ),
+            Prefetch(
+                "reserves",
+                queryset=Reserve.objects.select_related("set_by").order_by("-created_at", "-id"),
+            ),
+            Prefetch(
+                "payments",
+                queryset=Payment.objects.select_related("recorded_by").order_by("-paid_on", "-id"),
+            ),
+        )
+        .first()
+    )
+
+
+def deadlines_open_for(
+    *, user, until: datetime.date | None = None, overdue: bool = False
+) -> QuerySet[Deadline]:
+    """Unmet deadlines of the open claims this person sees: due from today up to `until`, or,
+    with `overdue`, past their day (still open, or marked missed by the sweep)."""
+    today = timezone.localdate()
+    deadlines = deadlines_visible_to(user=user).filter(claim__status="open")
+    if overdue:
+        deadlines = deadlines.filter(status__in=["open", "missed"], due_on__lt=today)
+    else:
+        deadlines = deadlines.filter(status="open", due_on__gte=today)
+        if until is not None:
+            deadlines = deadlines.filter(due_on__lte=until)
+    return deadlines.select_related("claim").order_by("due_on", "claim__reference", "kind")
+
+
+def notifications_for(*, user, unread: bool = False) -> QuerySet[Notification]:
+    """A person's own notifications, newest first; never anyone else's."""
+    notifications = Notification.objects.filter(recipient=user)
+    if unread:
+        notifications = notifications.filter(read_at__isnull=True)
+    return notifications.select_related("claim").order_by("-created_at", "-id")
+
+
+def claims_visible_among(*, user, claim_ids) -> set[int]:
+    """Which of these claims this person may still see (a claim can move away after a
+    notification about it was sent)."""
+    return set(
+        claims_visible_to(user=user).filter(pk__in=list(claim_ids)).values_list("pk", flat=True)
+    )

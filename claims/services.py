@@ -232,9 +232,17 @@ def claim_update(
 
 
 @transaction.atomic
-def claim_assign(*, claim: Claim, actor: Actor, assignee, reason: str = "") -> Claim:
+def claim_assign(
+    *,
+    claim: Claim,
+    actor: Actor,
+    assignee,
+    reason: str = "",
+    expected_version: int | None = None,
+) -> Claim:
     """Give a claim to a person. They must be able to see it (their organisation handles a part,
-    or they are NHSR staff); they are told, and the change is audited."""
+    or they are NHSR staff); they are told, and the change is audited. With `expected_version`,
+    a claim changed meanwhile raises StaleVersion and nothing is written."""
     from claims.notification_services import Message, notifications_create
     from claims.selectors import claims_visible_to
 
@@ -246,7 +254,7 @@ def claim_assign(*, claim: Claim, actor: Actor, assignee, reason: str = "") -> C
     role = user_role(actor) if actor is not None else None
     if actor is not None and not (is_caseworker(actor) or role == Handler.Role.TEAM_LEAD):
         raise PermissionDenied("Only caseworkers and team leads assign claims.")
-    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=None)
+    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
     before = locked.assigned_to_id
     locked.assigned_to = assignee
     locked.version += 1

@@ -3,6 +3,7 @@
 With no DATABASE_URL the demo runs on a SQLite file; with no CELERY_BROKER_URL Celery runs eager.
 """
 
+import datetime
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "audit",
     "members",
     "handlers",
@@ -55,6 +57,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a locked-out sign-in into the lockout page; must come last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -222,6 +226,26 @@ DEADLINE_REMINDER_DAYS = [
 ]
 
 LOGIN_URL = "/admin/login/"
+
+# Sign-in lockout (django-axes), for the portal, the admin and the API token alike: after
+# LOGIN_FAILURE_LIMIT failed tries for one username, that username is locked for
+# LOGIN_LOCKOUT_MINUTES (a caseworker can lift it in the admin, "Locked-out sign-ins"). Locking the
+# username, not the address, keeps one mistyping person from locking out a whole MDO office
+# behind one address, and an attacker who changes address gains nothing.
+AUTHENTICATION_BACKENDS = [
+    "handlers.auth_backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 30, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "handlers.lockout.lockout_response"
+AXES_ENABLE_ADMIN = False  # handlers/admin.py shows attempts by role, like every other model
+AXES_VERBOSE = False
+# axes.W006 warns that a lockout without the address can be dodged by changing cookies or user
+# agent; ours locks the username itself, which no such change affects.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 LOGGING = {
     "version": 1,

@@ -40,3 +40,20 @@ def is_auditor(user: User) -> bool:
 def sees_every_claim(user: User) -> bool:
     """Caseworkers and auditors see every claim (design.md §2); everyone else is scoped."""
     return is_caseworker(user) or is_auditor(user)
+
+
+# Roles that work in the MDO claim handlers' portal (design.md §2 and §3.6).
+PORTAL_ROLES = (Handler.Role.HANDLER, Handler.Role.TEAM_LEAD)
+
+
+def is_portal_user(user: User) -> bool:
+    """Claim handlers and team leads of an MDO (not NHSR, whose staff work in the admin)."""
+    if not getattr(user, "is_active", False):
+        return False
+    handler = handler_for(user)
+    return handler is not None and handler.role in PORTAL_ROLES and not handler.organisation.is_nhsr
+
+
+def is_portal_team_lead(user: User) -> bool:
+    handler = handler_for(user)
+    return is_portal_user(user) and handler.role == Handler.Role.TEAM_LEAD

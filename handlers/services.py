@@ -85,3 +85,12 @@ def account_create(
         after={"username": username, "role": role, "organisation": organisation.code},
     )
     return user, token
+
+
+@transaction.atomic
+def account_password_change(*, user: AbstractUser, password: str) -> None:
+    """A person changes their own password (already checked against the validators by the
+    form); the change, never the password, goes in the audit trail."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    audit_record(actor=user, action="account.password_change", subject=user)

@@ -1,0 +1,48 @@
+"""Claims of two organisations, and the people of the portal."""
+
+import datetime
+
+import pytest
+
+from tests.conftest import _persona
+
+
+@pytest.fixture
+def mps_team_lead(db):
+    return _persona("mps_lead", "team_lead", "MPS", staff=False)
+
+
+@pytest.fixture
+def mps_colleague(db):
+    return _persona("mps_colleague", "handler", "MPS", staff=False)
+
+
+def handled_claim(organisation: str, **fields):
+    """A claim handled by one organisation, with its deadlines worked out from its dates."""
+    from claims.deadline_services import claims_deadlines_recompute
+    from handlers.models import HandlerOrganisation
+    from tests.factories import ClaimFactory, ClaimHandlingFactory
+
+    defaults = {
+        "letter_of_claim_on": datetime.date.today() - datetime.timedelta(days=5),
+        "schemes": "ELGP" if organisation != "MDU" else "NO_STATE_SCHEME",
+        "lead_handler": organisation,
+        "handlers": organisation,
+    }
+    claim = ClaimFactory(**{**defaults, **fields})
+    ClaimHandlingFactory(
+        claim=claim, organisation=HandlerOrganisation.objects.get(code=organisation)
+    )
+    claims_deadlines_recompute(claim_ids=[claim.pk], actor=None, reason="Claim recorded")
+    claim.refresh_from_db()
+    return claim
+
+
+@pytest.fixture
+def mps_claim(db):
+    return handled_claim("MPS", claimant_name="Ada Lovelace", claimant_nhs_number="9434765919")
+
+
+@pytest.fixture
+def mdu_claim(db):
+    return handled_claim("MDU", claimant_name="Mary Seacole")
