@@ -1,3 +1,4 @@
+from axes.models import AccessAttempt, AccessLog
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
@@ -124,3 +125,39 @@ admin.site.unregister(TokenProxy)
 admin.site.register(TokenProxy, ApiTokenAdmin)
 # Access is by role (handlers.Handler), not by Django groups.
 admin.site.unregister(Group)
+
+
+@admin.register(AccessAttempt)
+class AccessAttemptAdmin(CaseworkerAdmin):
+    """Failed sign-ins by username (django-axes). A caseworker lifts a lockout by deleting the
+    row; the deletion is audited."""
+
+    list_display = ["username", "failures_since_start", "attempt_time", "ip_address", "path_info"]
+    search_fields = ["username"]
+    readonly_fields = [f.name for f in AccessAttempt._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(CaseworkerAdmin):
+    """Sign-ins and sign-outs (django-axes), read-only for everyone."""
+
+    list_display = ["username", "attempt_time", "logout_time", "ip_address", "path_info"]
+    search_fields = ["username"]
+    date_hierarchy = "attempt_time"
+    show_full_result_count = False
+    readonly_fields = [f.name for f in AccessLog._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -2,6 +2,7 @@
 and the API token endpoint."""
 
 from axes.backends import AxesStandaloneBackend
+from axes.exceptions import AxesBackendPermissionDenied
 
 
 class LockoutBackend(AxesStandaloneBackend):
@@ -12,4 +13,12 @@ class LockoutBackend(AxesStandaloneBackend):
     def authenticate(self, request, username=None, password=None, **kwargs):
         if request is None:
             return None
-        return super().authenticate(request, username=username, password=password, **kwargs)
+        try:
+            return super().authenticate(request, username=username, password=password, **kwargs)
+        except AxesBackendPermissionDenied:
+            # The API token view hands over DRF's Request; axes' middleware looks at the
+            # Django request inside it to answer with the lockout response.
+            inner = getattr(request, "_request", None)
+            if inner is not None:
+                inner.axes_locked_out = True
+            raise

@@ -46,7 +46,7 @@ def without_tokens(html: bytes) -> str:
     return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html.decode())
 
 
-# -- the right organisation ---------------------------------------------------------------
+# -- the right organisation ----------
 
 
 @pytest.mark.parametrize("name", PLAIN_PAGES)
@@ -96,7 +96,7 @@ def test_mps_handler_marks_own_notification_read(client, mps_handler, mps_claim)
     assert notification.read_at is not None
 
 
-# -- the wrong organisation ---------------------------------------------------------------
+# -- the wrong organisation ----------
 
 
 def test_mdu_handler_gets_not_found_from_every_page_of_an_mps_claim(client, mdu_handler, mps_claim):
@@ -161,7 +161,7 @@ def test_mdu_handler_cannot_read_an_mps_handlers_notification(
     assert notification.read_at is None
 
 
-# -- people who belong elsewhere ----------------------------------------------------------
+# -- people who belong elsewhere ----------
 
 
 @pytest.mark.parametrize(
