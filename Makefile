@@ -22,7 +22,7 @@ install: $(STAMP)
 run: $(STAMP)
 	DEBUG=true $(PY) manage.py migrate --no-input
 	DEBUG=true $(PY) manage.py seed_demo --claims $(DEMO_CLAIMS)
-	@echo "Serving on http://127.0.0.1:$(PORT)/admin/ (API: /api/v1/, API docs: /api/docs/)"
+	@echo "Serving on http://127.0.0.1:$(PORT)/admin/ (portal: /portal/, API: /api/v1/, API docs: /api/docs/)"
 	DEBUG=true $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)

@@ -36,6 +36,7 @@ DEMO_PASSWORD = "demo-pass-2019"
 DEMO_ACCOUNTS = [
     ("caseworker", Handler.Role.CASEWORKER, "NHSR"),
     ("mps_handler", Handler.Role.HANDLER, "MPS"),
+    ("mps_team_lead", Handler.Role.TEAM_LEAD, "MPS"),
     ("mdu_handler", Handler.Role.HANDLER, "MDU"),
     ("mddus_handler", Handler.Role.HANDLER, "MDDUS"),
     ("importer", Handler.Role.IMPORTER, "NHSR"),
