@@ -11,6 +11,7 @@ import codecs
 import csv
 import json
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import IO, Any
 
 CHUNK_BYTES = 256 * 1024
@@ -116,7 +117,8 @@ _WHITESPACE = " \t\r\n"
 def json_records(chunks: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
     """(row number from 0, element) for each element of a top-level JSON array, decoding one
     element at a time so memory holds one record, not the body."""
-    decoder = json.JSONDecoder()
+    # Decimals, not floats: an amount of money must arrive exactly as it was sent.
+    decoder = json.JSONDecoder(parse_float=Decimal)
     texts = text_chunks(chunks)
     buffer, position, exhausted = "", 0, False
 

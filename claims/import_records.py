@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from claims.models import Activity, CareSetting, MatterType, Outcome, Stage, Status
+from claims.models import Activity, CareSetting, MatterType, MoneyHead, Outcome, Stage, Status
+from claims.money import pounds
 from members.models import Member
 from members.validators import gmc_number_is_valid, nhs_number_is_valid, ods_practice_code_is_valid
 
@@ -19,12 +20,15 @@ from members.validators import gmc_number_is_valid, nhs_number_is_valid, ods_pra
 @dataclass(frozen=True)
 class Field:
     name: str
-    type: str  # text, code, date, bool, choice, member, members, object
+    type: str  # text, code, date, bool, money, choice, member, members, object
     required: bool = False
     choices: tuple[str, ...] = ()
     max_length: int = 0
     fields: tuple["Field", ...] = ()
     help: str = ""
+    # Part of the natural key: needed in every row. Other required fields are needed only to
+    # create a record; a row updating a stored one gives just what changes.
+    key: bool = False
 
 
 # Error codes (stable: clients match on them; docs/api.md lists them).
@@ -34,6 +38,7 @@ INVALID_CHOICE = "invalid_choice"
 INVALID_DATE = "invalid_date"
 INVALID_BOOLEAN = "invalid_boolean"
 INVALID_CHARACTER = "invalid_character"
+INVALID_AMOUNT = "invalid_amount"
 TOO_LONG = "too_long"
 UNKNOWN_FIELD = "unknown_field"
 NOT_AN_OBJECT = "not_an_object"
@@ -62,12 +67,12 @@ REGISTRATION_BODIES = tuple(Member.RegistrationBody.values)
 MEMBER_KEY_HELP = "A member key: {registration_body, registration_number}, or in CSV `GMC:1234567`."
 
 _MEMBER = (
-    Field("registration_body", "choice", required=True, choices=REGISTRATION_BODIES),
-    Field("registration_number", "text", required=True, max_length=32),
+    Field("registration_body", "choice", required=True, key=True, choices=REGISTRATION_BODIES),
+    Field("registration_number", "text", required=True, key=True, max_length=32),
 )
 
 PRACTICE = (
-    Field("ods_code", "code", required=True, max_length=6, help="ODS code, e.g. Y01234."),
+    Field("ods_code", "code", required=True, key=True, max_length=6, help="ODS code, e.g. Y01234."),
     Field("name", "text", required=True, max_length=200),
     Field("postcode", "text", max_length=10),
 )
@@ -80,16 +85,25 @@ MEMBER = (
 )
 
 MEMBERSHIP = (
-    Field("member", "member", required=True, help=MEMBER_KEY_HELP),
-    Field("organisation", "code", required=True, max_length=16, help="An MDO's code: MPS, ..."),
-    Field("start_date", "date", required=True),
+    Field("member", "member", required=True, key=True, help=MEMBER_KEY_HELP),
+    Field(
+        "organisation",
+        "code",
+        required=True,
+        key=True,
+        max_length=16,
+        help="An MDO's code: MPS, ...",
+    ),
+    Field("start_date", "date", required=True, key=True),
     Field("end_date", "date"),
 )
 
 EMPLOYMENT = (
-    Field("member", "member", required=True, help=MEMBER_KEY_HELP),
-    Field("practice", "code", required=True, max_length=6, help="The practice's ODS code."),
-    Field("start_date", "date", required=True),
+    Field("member", "member", required=True, key=True, help=MEMBER_KEY_HELP),
+    Field(
+        "practice", "code", required=True, key=True, max_length=6, help="The practice's ODS code."
+    ),
+    Field("start_date", "date", required=True, key=True),
     Field("end_date", "date"),
     Field("employer", "member", help="The GP member this person works for (a member key)."),
 )
@@ -121,7 +135,9 @@ CLAIMANT = (
 )
 
 CLAIM = (
-    Field("external_ref", "text", required=True, max_length=100, help="Unique per sender."),
+    Field(
+        "external_ref", "text", required=True, key=True, max_length=100, help="Unique per sender."
+    ),
     Field("matter_type", "choice", required=True, choices=tuple(MatterType.values)),
     Field("claimant", "object", required=True, fields=CLAIMANT),
     Field("practice", "code", max_length=6, help="The practice's ODS code."),
@@ -141,6 +157,15 @@ CLAIM = (
     Field("outcome", "choice", choices=tuple(Outcome.values)),
     *(Field(name, "date") for name in TRIGGER_DATES + COMPLETION_DATES),
     Field("description", "text"),
+    Field(
+        "reserves",
+        "object",
+        fields=tuple(
+            Field(head, "money", help=f'Expected {label.lower()} in pounds, as "1250.00".')
+            for head, label in MoneyHead.choices
+        ),
+        help="The current reserve of each head; a changed figure is a new revision.",
+    ),
 )
 
 SPECS: dict[str, tuple[Field, ...]] = {
@@ -160,6 +185,8 @@ class RowErrors:
     def __init__(self, row: int) -> None:
         self.row = row
         self.items: list[dict] = []
+        # Paths of absent fields a new record needs (checked once it is known to be new).
+        self.missing: list[str] = []
 
     def add(self, field: str | None, code: str, message: str) -> None:
         # A field name is the sender's text: a NUL in it could not be stored with the error.
@@ -227,6 +254,12 @@ def _value(field: Field, value: Any, path: str, errors: RowErrors) -> Any:
             elif key is not None:
                 keys.append(key)
         return keys
+    if kind == "money":
+        try:
+            return pounds(value)
+        except ValueError as error:
+            errors.add(path, INVALID_AMOUNT, str(error))
+            return None
     if kind == "bool":
         if isinstance(value, bool):
             return value
@@ -286,8 +319,10 @@ def _clean_object(
         path = _path(parent, field.name)
         value = record.get(field.name)
         if value is None:
-            if field.required:
+            if field.required and field.key:
                 errors.add(path, REQUIRED, f"{field.name} is required.")
+            elif field.required:
+                errors.missing.append(path)
             continue
         value = _value(field, value, path, errors)
         if value is not None:
@@ -390,4 +425,23 @@ def record_clean(kind: str, row: int, record: Any) -> tuple[dict | None, RowErro
     cleaned = _clean_object(SPECS[kind], record, "", errors)
     if cleaned is not None:
         _CHECKS[kind](cleaned, errors)
+        if errors.missing:
+            cleaned[MISSING] = tuple(errors.missing)
     return (None if errors else cleaned), errors
+
+
+# Where a cleaned record carries the required fields it lacks, for the importer to refuse if
+# the record turns out to be new.
+MISSING = "__missing__"
+
+
+def missing_errors(row: int, record: dict) -> list[dict]:
+    return [
+        {
+            "row": row,
+            "field": path,
+            "code": REQUIRED,
+            "message": f"{path} is required to create a record.",
+        }
+        for path in record.get(MISSING, ())
+    ]

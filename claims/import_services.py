@@ -18,6 +18,7 @@ import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from itertools import islice
 from typing import IO, Any
 
@@ -45,6 +46,7 @@ from claims.models import (
     ClaimClinician,
     ImportBatch,
     ImportChunk,
+    Reserve,
     Status,
 )
 from claims.routing_services import claims_route
@@ -377,6 +379,7 @@ def _check_all(run: _Run, chunks: Callable[[], Iterator[bytes]]) -> bool:
     run.forget()
     if not run.errors:
         return True
+    run.errors.sort(key=_by_row)
     ImportBatch.objects.filter(pk=run.batch.pk).update(
         rows_total=total, rows_done=total, errors=run.errors
     )
@@ -404,7 +407,7 @@ def _apply_all(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: bool
                     + "; ".join(e["message"] for e in run.errors[before:])
                 )
             created, updated = run.importer.apply(resolved, run) if resolved else (0, 0)
-            new_errors = run.errors[before:]
+            new_errors = sorted(run.errors[before:], key=_by_row)
             ImportBatch.objects.filter(pk=batch.pk).update(
                 rows_done=F("rows_done") + len(piece),
                 created=F("created") + created,
@@ -418,6 +421,11 @@ def _apply_all(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: bool
     if queued:
         batch.refresh_from_db()
         transaction.on_commit(lambda: import_finished_notify(batch=batch))
+
+
+def _by_row(error: dict) -> int:
+    """Errors in row order (a row's own checks come before the database's; keep that order)."""
+    return error.get("row", -1)
 
 
 def _errors_so_far(batch_id: int) -> list[dict]:
@@ -555,6 +563,19 @@ class Importer:
     def apply(self, resolved: list[Upsert], run: _Run) -> tuple[int, int]:
         raise NotImplementedError
 
+    @staticmethod
+    def creatable(run: _Run, row: int, record: dict, existing) -> bool:
+        """A new record needs every required field; a stored one only the fields that change.
+        Refuses (with an error) a new record that lacks some."""
+        if existing is not None or not record.get(spec.MISSING):
+            return True
+        run.errors.extend(spec.missing_errors(row, record))
+        return False
+
+
+def _given(record: dict) -> dict:
+    return {name: value for name, value in record.items() if name != spec.MISSING}
+
 
 class PracticeImporter(Importer):
     kind, key_field, key_label = "practices", "ods_code", "ODS code"
@@ -564,7 +585,11 @@ class PracticeImporter(Importer):
 
     def resolve(self, rows, run):
         existing = Practice.objects.in_bulk([r["ods_code"] for _, r in rows], field_name="ods_code")
-        return [Upsert(row, existing.get(r["ods_code"]), r) for row, r in rows]
+        return [
+            Upsert(row, existing.get(r["ods_code"]), _given(r))
+            for row, r in rows
+            if self.creatable(run, row, r, existing.get(r["ods_code"]))
+        ]
 
     def apply(self, resolved, run):
         return _upsert(Practice, resolved, run, action="practice")
@@ -579,7 +604,12 @@ class MemberImporter(Importer):
     def resolve(self, rows, run):
         ids = _member_ids(self.key(r) for _, r in rows)
         existing = Member.objects.in_bulk(ids.values())
-        return [Upsert(row, existing.get(ids.get(self.key(r), 0)), r) for row, r in rows]
+        found = [(row, r, existing.get(ids.get(self.key(r), 0))) for row, r in rows]
+        return [
+            Upsert(row, member, _given(r))
+            for row, r, member in found
+            if self.creatable(run, row, r, member)
+        ]
 
     def apply(self, resolved, run):
         return _upsert(Member, resolved, run, action="member")
@@ -756,7 +786,7 @@ def _claim_values(record: dict, practice_id: int | None) -> dict[str, Any]:
             values.update({_CLAIMANT_FIELDS[k]: v for k, v in value.items()})
         elif name == "practice":
             values["practice_id"] = practice_id
-        elif name != "clinicians":
+        elif name not in ("clinicians", "reserves"):
             values[name] = value
     if any(name in record for name in _INCIDENT):
         # The incident is one fact: a date replaces a stored range, and a range a date.
@@ -775,6 +805,40 @@ _CLAIM_DEFAULTS = {
 @dataclass
 class ClaimUpsert(Upsert):
     clinicians: list[int] | None = None
+    reserves: dict[str, Decimal] | None = None
+
+
+def _current_reserves(claim_ids: list[int]) -> dict[int, dict[str, Decimal]]:
+    """The latest reserve of each head of each claim: one query."""
+    current: dict[int, dict[str, Decimal]] = defaultdict(dict)
+    for claim_id, head, amount in (
+        Reserve.objects.filter(claim_id__in=claim_ids)
+        .order_by("claim_id", "head", "-created_at", "-id")
+        .values_list("claim_id", "head", "amount")
+    ):
+        current[claim_id].setdefault(head, amount)
+    return current
+
+
+def _reserves_store(rows: list[tuple[int, str, Decimal]], run: _Run) -> None:
+    now = timezone.now()
+    user_id = getattr(run.actor, "pk", None)
+    copy_into(
+        Reserve,
+        ("claim_id", "head", "amount", "reason", "set_by_id", "set_by_label", "created_at"),
+        (
+            (
+                claim_id,
+                head,
+                amount,
+                f"Imported in batch {run.batch.pk}",
+                user_id,
+                f"import {run.batch.pk}",
+                now,
+            )
+            for claim_id, head, amount in rows
+        ),
+    )
 
 
 class ClaimImporter(Importer):
@@ -805,7 +869,9 @@ class ClaimImporter(Importer):
                     _no_member(run, row, f"clinicians[{index}]", key)
                 clinician_ids.append(members.get(key))
             claim = existing.get(record["external_ref"])
-            values = _claim_values(record, practice_id)
+            if not self.creatable(run, row, record, claim):
+                continue
+            values = _claim_values(_given(record), practice_id)
             if claim is not None:
                 self._check_merged(run, row, claim, values)
             if len(run.errors) > problems:
@@ -816,6 +882,7 @@ class ClaimImporter(Importer):
                     claim,
                     values,
                     clinician_ids if "clinicians" in record else None,
+                    record.get("reserves"),
                 )
             )
         return resolved
@@ -886,6 +953,14 @@ class ClaimImporter(Importer):
                 for position, member_id in enumerate(item.clinicians or ())
             ),
         )
+        _reserves_store(
+            [
+                (claim_id, head, amount)
+                for claim_id, item in zip(new_ids, new_items, strict=True)
+                for head, amount in (item.reserves or {}).items()
+            ],
+            run,
+        )
         audited = audited_fields(Claim)
         audit_record_many(
             actor=run.actor,
@@ -895,7 +970,11 @@ class ClaimImporter(Importer):
                 (
                     Claim(pk=claim_id, reference=row["reference"]),
                     None,
-                    {**audit_snapshot_of_row(audited, row), "clinicians": item.clinicians or []},
+                    {
+                        **audit_snapshot_of_row(audited, row),
+                        "clinicians": item.clinicians or [],
+                        "reserves": {h: str(a) for h, a in (item.reserves or {}).items()},
+                    },
                 )
                 for claim_id, row, item in zip(new_ids, rows, new_items, strict=True)
             ],
@@ -930,8 +1009,9 @@ class ClaimImporter(Importer):
         ):
             stored_clinicians[claim_id].append(member_id)
         locked = Claim.objects.select_for_update().in_bulk(ids)
+        stored_reserves = _current_reserves(ids)
         changed, audits, names = [], [], set()
-        reroute, recompute, new_clinicians = [], [], []
+        reroute, recompute, new_clinicians, new_reserves = [], [], [], []
         for item in items:
             claim = locked[item.existing.pk]
             before = audit_snapshot(claim, item.values)
@@ -943,12 +1023,24 @@ class ClaimImporter(Importer):
                 before["clinicians"] = stored_clinicians[claim.pk]
                 after["clinicians"] = item.clinicians
                 new_clinicians.append((claim.pk, item.clinicians))
+            revised = {
+                head: amount
+                for head, amount in (item.reserves or {}).items()
+                if stored_reserves[claim.pk].get(head) != amount
+            }
+            if revised:
+                before["reserves"] = {
+                    h: str(stored_reserves[claim.pk][h]) if h in stored_reserves[claim.pk] else None
+                    for h in revised
+                }
+                after["reserves"] = {h: str(a) for h, a in revised.items()}
+                new_reserves += [(claim.pk, head, amount) for head, amount in revised.items()]
             if not after:
                 continue
             claim.version += 1
             claim.updated_at = timezone.now()
             changed.append(claim)
-            names.update(name for name in after if name != "clinicians")
+            names.update(name for name in after if name not in ("clinicians", "reserves"))
             audits.append((claim, before, after))
             if set(after) & {*ROUTING_FACT_FIELDS, "clinicians"}:
                 reroute.append(claim.pk)
@@ -971,6 +1063,7 @@ class ClaimImporter(Importer):
                     for position, member_id in enumerate(members)
                 ),
             )
+        _reserves_store(new_reserves, run)
         audit_record_many(
             actor=run.actor,
             actor_label=f"import {run.batch.pk}",

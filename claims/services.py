@@ -25,6 +25,7 @@ from claims.models import (
     Reserve,
     Status,
 )
+from claims.money import pounds
 from claims.routing_services import claims_route
 from claims.selectors import claim_fields_editable_by, claims_editable_by
 from handlers.models import Handler
@@ -320,19 +321,10 @@ def claim_reopen(*, claim: Claim, actor: Actor, expected_version: int | None, re
 
 
 def _pounds(value: Any, *, field: str, minimum: Decimal) -> Decimal:
-    """Money is Decimal in pounds and pence (domain.md §6): never a float, never a fraction of
-    a penny."""
-    if isinstance(value, float):
-        raise ValidationError({field: "Give money as a string or Decimal, not a float."})
     try:
-        amount = Decimal(str(value).strip().replace(",", "").lstrip("£"))
-    except (ArithmeticError, ValueError):
-        raise ValidationError({field: f"{value!r} is not an amount in pounds."}) from None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError({field: "Give pounds and pence: at most two decimal places."})
-    if amount < minimum:
-        raise ValidationError({field: f"The amount must be at least £{minimum}."})
-    return amount.quantize(Decimal("0.01"))
+        return pounds(value, minimum=minimum)
+    except ValueError as error:
+        raise ValidationError({field: str(error)}) from None
 
 
 def _head(head: str) -> str:

@@ -50,6 +50,8 @@ def _schema_field(field: spec.Field) -> serializers.Field:
         return serializers.DateField(**options)
     if field.type == "bool":
         return serializers.BooleanField(**options)
+    if field.type == "money":
+        return serializers.DecimalField(max_digits=14, decimal_places=2, **options)
     if field.type == "choice":
         return serializers.ChoiceField(choices=field.choices, **options)
     return serializers.CharField(max_length=field.max_length or None, **options)

@@ -697,3 +697,55 @@ def test_the_queries_for_a_batch_of_claims_do_not_grow_with_its_rows(
         assert response.json()["created"] == size
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_reserves_import_as_revisions_and_a_changed_figure_is_a_new_one(api, practice_and_gp):
+    from decimal import Decimal
+
+    from claims.models import Reserve
+
+    post_json(
+        api,
+        "claims",
+        [claim_record("EXT-1", reserves={"damages": "25000.00", "defence_costs": 4000})],
+    )
+    claim = Claim.objects.get()
+    assert dict(Reserve.objects.values_list("head", "amount")) == {
+        "damages": Decimal("25000.00"),
+        "defence_costs": Decimal("4000.00"),
+    }
+    text = "external_ref,reserves__damages,reserves__defence_costs\nEXT-1,30000.50,4000\n"
+    response = post_csv(api, "claims", text)
+    assert response.json()["updated"] == 1, response.json()
+    assert Reserve.objects.filter(claim=claim, head="damages").count() == 2
+    assert Reserve.objects.filter(claim=claim, head="defence_costs").count() == 1
+    event = AuditEvent.objects.get(action="claim.update")
+    assert event.after == {"reserves": {"damages": "30000.50"}}
+
+
+@pytest.mark.parametrize("amount", ["12.345", "-5", "ten pounds", True, 12.345])
+def test_a_reserve_must_be_pounds_and_pence(api, practice_and_gp, amount):
+    body = json.dumps([claim_record(reserves={"damages": "0"})]).replace('"0"', json.dumps(amount))
+    response = api.post("/api/v1/imports/claims/", body, content_type="application/json")
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("reserves.damages", "invalid_amount")
+
+
+def test_a_row_for_a_stored_record_needs_only_its_key_and_what_changes(api):
+    post_json(api, "practices", [{"ods_code": "Y01234", "name": "Riverside"}])
+    response = post_csv(api, "practices", "ods_code,postcode\nY01234,LS1 4AP\n")
+    assert (response.status_code, response.json()["updated"]) == (201, 1)
+    assert Practice.objects.values_list("name", "postcode").get() == ("Riverside", "LS1 4AP")
+
+
+def test_a_new_record_without_its_required_fields_names_each_of_them(api, practice_and_gp):
+    response = post_json(api, "claims", [{"external_ref": "NEW-1", "claimant": {}}])
+    assert response.status_code == 400
+    assert sorted(e["field"] for e in response.json()["errors"]) == [
+        "activity",
+        "care_setting",
+        "claimant.name",
+        "matter_type",
+    ]
+    assert {e["code"] for e in response.json()["errors"]} == {"required"}
