@@ -11,7 +11,17 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from claims.models import Activity, CareSetting, MatterType, MoneyHead, Outcome, Stage, Status
+from claims.models import (
+    COMPLETION_DATE_FIELDS,
+    TRIGGER_DATE_FIELDS,
+    Activity,
+    CareSetting,
+    MatterType,
+    MoneyHead,
+    Outcome,
+    Stage,
+    Status,
+)
 from claims.money import pounds
 from members.models import Member
 from members.validators import gmc_number_is_valid, nhs_number_is_valid, ods_practice_code_is_valid
@@ -108,23 +118,8 @@ EMPLOYMENT = (
     Field("employer", "member", help="The GP member this person works for (a member key)."),
 )
 
-TRIGGER_DATES = (
-    "records_requested_on",
-    "letter_of_notification_on",
-    "letter_of_claim_on",
-    "claim_form_issued_on",
-    "particulars_served_on",
-    "acknowledgment_of_service_on",
-    "defence_extended_to",
-)
-COMPLETION_DATES = (
-    "records_disclosed_on",
-    "letter_of_notification_acknowledged_on",
-    "letter_of_claim_acknowledged_on",
-    "letter_of_response_sent_on",
-    "claim_form_served_on",
-    "defence_filed_on",
-)
+# design.md §3.4: acknowledgment_of_service_on both starts the defence and meets a deadline.
+CLAIM_DATES = tuple(dict.fromkeys(TRIGGER_DATE_FIELDS + COMPLETION_DATE_FIELDS))
 
 CLAIMANT = (
     Field("name", "text", required=True, max_length=200),
@@ -155,7 +150,7 @@ CLAIM = (
     Field("stage", "choice", choices=tuple(Stage.values)),
     Field("status", "choice", choices=tuple(Status.values)),
     Field("outcome", "choice", choices=tuple(Outcome.values)),
-    *(Field(name, "date") for name in TRIGGER_DATES + COMPLETION_DATES),
+    *(Field(name, "date") for name in CLAIM_DATES),
     Field("description", "text"),
     Field(
         "reserves",

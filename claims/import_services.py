@@ -41,6 +41,7 @@ from claims import import_records as spec
 from claims.deadline_services import claims_deadlines_recompute
 from claims.import_parsing import BodyError, body_format, file_chunks, records
 from claims.models import (
+    DEADLINE_INPUT_FIELDS,
     ROUTING_FACT_FIELDS,
     Claim,
     ClaimClinician,
@@ -60,19 +61,6 @@ logger = logging.getLogger(__name__)
 # The most rows one bulk statement carries (slices are IMPORT_SLICE_ROWS, 2,000 by default).
 SUB_BATCH = 2000
 CHUNK_BYTES = 1024 * 1024
-# The fields of a claim whose change moves its deadlines (design.md §3.4, domain.md §5).
-_DEADLINE_INPUTS = frozenset(
-    {
-        *spec.TRIGGER_DATES,
-        *spec.COMPLETION_DATES,
-        "incident_date",
-        "incident_date_to",
-        "date_of_knowledge",
-        "claimant_date_of_birth",
-        "claimant_date_of_death",
-        "claimant_lacks_capacity",
-    }
-)
 
 
 class PayloadTooLarge(Exception):
@@ -615,6 +603,24 @@ class MemberImporter(Importer):
         return _upsert(Member, resolved, run, action="member")
 
 
+def _ends_after_start(
+    run: _Run, row: int, start: datetime.date, end: datetime.date | None, what: str
+) -> bool:
+    """The end a row gives, or the stored one it keeps, must not come before the start."""
+    if end is not None and end < start:
+        _unknown(run, row, "end_date", spec.END_BEFORE_START, f"The {what} ends before it starts.")
+        return False
+    return True
+
+
+def _period_values(record: dict, **ids: int) -> dict[str, Any]:
+    """A membership's or employment's columns: its key, and its end date if the row gives one."""
+    values: dict[str, Any] = {**ids, "start_date": record["start_date"]}
+    if "end_date" in record:
+        values["end_date"] = record["end_date"]
+    return values
+
+
 def _overlaps(
     start: datetime.date, end: datetime.date | None, periods: Iterable[tuple]
 ) -> tuple | None:
@@ -681,23 +687,10 @@ class MembershipImporter(Importer):
                     f"({clash[0]} to {clash[1] or 'open'}).",
                 )
                 continue
-            if end is not None and end < record["start_date"]:
-                _unknown(
-                    run,
-                    row,
-                    "end_date",
-                    spec.END_BEFORE_START,
-                    "The membership ends before it starts.",
-                )
+            if not _ends_after_start(run, row, record["start_date"], end, "membership"):
                 continue
             accepted[(member_id, organisation_id)].append((record["start_date"], end, row))
-            values = {
-                "member_id": member_id,
-                "organisation_id": organisation_id,
-                "start_date": record["start_date"],
-            }
-            if "end_date" in record:
-                values["end_date"] = record["end_date"]
+            values = _period_values(record, member_id=member_id, organisation_id=organisation_id)
             resolved.append(Upsert(row, existing, values))
         return resolved
 
@@ -741,22 +734,9 @@ class EmploymentImporter(Importer):
                 continue
             existing = stored.get((member_id, practice_id, record["start_date"]))
             end = record.get("end_date", existing.end_date if existing else None)
-            if end is not None and end < record["start_date"]:
-                _unknown(
-                    run,
-                    row,
-                    "end_date",
-                    spec.END_BEFORE_START,
-                    "The employment ends before it starts.",
-                )
+            if not _ends_after_start(run, row, record["start_date"], end, "employment"):
                 continue
-            values = {
-                "member_id": member_id,
-                "practice_id": practice_id,
-                "start_date": record["start_date"],
-            }
-            if "end_date" in record:
-                values["end_date"] = record["end_date"]
+            values = _period_values(record, member_id=member_id, practice_id=practice_id)
             if "employer" in record:
                 values["employer_id"] = employer_id
             resolved.append(Upsert(row, existing, values))
@@ -1044,7 +1024,7 @@ class ClaimImporter(Importer):
             audits.append((claim, before, after))
             if set(after) & {*ROUTING_FACT_FIELDS, "clinicians"}:
                 reroute.append(claim.pk)
-            if set(after) & _DEADLINE_INPUTS:
+            if set(after) & DEADLINE_INPUT_FIELDS:
                 recompute.append(claim.pk)
         if names:
             Claim.objects.bulk_update(

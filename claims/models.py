@@ -75,6 +75,22 @@ COMPLETION_DATE_FIELDS = (
     "acknowledgment_of_service_on",
     "defence_filed_on",
 )
+# Claim fields that feed deadlines (design.md §3.4; domain.md §5 limitation): changing one
+# recomputes the claim's deadlines.
+DEADLINE_INPUT_FIELDS = frozenset(
+    {
+        *TRIGGER_DATE_FIELDS,
+        *COMPLETION_DATE_FIELDS,
+        "incident_date",
+        "incident_date_to",
+        "date_of_knowledge",
+        "claimant_date_of_birth",
+        "claimant_date_of_death",
+        "claimant_lacks_capacity",
+    }
+)
+
+
 # The facts that routing reads (domain.md §4); changing one re-routes the claim.
 ROUTING_FACT_FIELDS = (
     "matter_type",

@@ -12,9 +12,8 @@ from django.utils import timezone
 from audit.services import Actor, audit_diff, audit_record, audit_snapshot
 from claims.deadline_services import claims_deadlines_recompute
 from claims.models import (
-    COMPLETION_DATE_FIELDS,
+    DEADLINE_INPUT_FIELDS,
     ROUTING_FACT_FIELDS,
-    TRIGGER_DATE_FIELDS,
     Claim,
     ClaimClinician,
     ClaimNote,
@@ -34,19 +33,6 @@ from members.models import Member
 from members.validators import nhs_number_normalise
 
 REFERENCE_PREFIX = "CL"
-# Claim fields that feed deadlines (design.md §3.4; domain.md §5 limitation).
-DEADLINE_INPUT_FIELDS = frozenset(
-    {
-        *TRIGGER_DATE_FIELDS,
-        *COMPLETION_DATE_FIELDS,
-        "incident_date",
-        "incident_date_to",
-        "date_of_knowledge",
-        "claimant_date_of_birth",
-        "claimant_date_of_death",
-        "claimant_lacks_capacity",
-    }
-)
 
 
 class StaleVersion(Exception):
