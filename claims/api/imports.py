@@ -118,29 +118,58 @@ def _answer(batch: ImportBatch, *, replayed: bool) -> Response:
     return Response(BatchResult(batch).data, status=code, headers=headers)
 
 
-_KIND_EXAMPLES = {
-    "practices": ([{"ods_code": "Y01234", "name": "Riverside Surgery", "postcode": "LS1 4AP"}],),
-    "claims": (
-        [
-            {
-                "external_ref": "MPS-2024-0001",
-                "matter_type": "claim",
-                "claimant": {
-                    "name": "Ada Lovelace",
-                    "date_of_birth": "1970-05-01",
-                    "nhs_number": "943 476 5919",
-                },
-                "practice": "Y01234",
-                "clinicians": ["GMC:1234567"],
-                "care_setting": "general_practice",
-                "activity": "nhs_primary_medical_services",
-                "incident_date": "2018-11-12",
-                "notified_on": "2024-01-10",
-                "letter_of_claim_on": "2024-01-08",
-            }
-        ],
-    ),
+_EXAMPLES = {
+    "practices": [{"ods_code": "Y01234", "name": "Riverside Surgery", "postcode": "LS1 4AP"}],
+    "members": [
+        {
+            "registration_body": "GMC",
+            "registration_number": "1234567",
+            "given_name": "Grace",
+            "family_name": "Hopper",
+            "role": "gp_partner",
+        }
+    ],
+    "memberships": [
+        {"member": "GMC:1234567", "organisation": "MPS", "start_date": "2010-01-01"},
+    ],
+    "employments": [
+        {
+            "member": {"registration_body": "NMC", "registration_number": "12A3456B"},
+            "practice": "Y01234",
+            "start_date": "2012-01-01",
+            "employer": "GMC:1234567",
+        }
+    ],
+    "claims": [
+        {
+            "external_ref": "MPS-2024-0001",
+            "matter_type": "claim",
+            "claimant": {
+                "name": "Ada Lovelace",
+                "date_of_birth": "1970-05-01",
+                "nhs_number": "943 476 5919",
+            },
+            "practice": "Y01234",
+            "clinicians": ["GMC:1234567"],
+            "care_setting": "general_practice",
+            "activity": "nhs_primary_medical_services",
+            "incident_date": "2018-11-12",
+            "notified_on": "2024-01-10",
+            "letter_of_claim_on": "2024-01-08",
+            "reserves": {"damages": "25000.00"},
+        }
+    ],
 }
+
+_DESCRIPTION = (
+    "Body: a JSON array of records, or CSV with a header row (`Content-Type: text/csv`; nested "
+    "fields flattened with `__`, member keys written `GMC:1234567`, lists joined with `;`, "
+    "booleans `true`/`false`, an empty cell is absent). Records upsert on their natural key; a "
+    "stored record changes only in the fields a row gives, and needs only its key. Rows are "
+    "numbered from 0. Up to IMPORT_SYNC_MAX_ROWS rows answer at once: 201, or 400 `rejected` in "
+    "atomic mode with every error; more answer 202 with the batch URL in `Location`. The same "
+    "`Idempotency-Key` and body replay the first answer; the same key with another body is 409."
+)
 
 
 class UnreadBody(BaseParser):
@@ -154,66 +183,13 @@ class UnreadBody(BaseParser):
 
 
 class ImportCreate(APIView):
+    """One bulk import; `import_view` makes one per kind, so the schema shows each record."""
+
     permission_classes = [MayImport]
     parser_classes = [UnreadBody]
+    kind = ""
 
-    @extend_schema(
-        operation_id="imports_create",
-        summary="Bulk import practices, members, memberships, employments or claims",
-        description=(
-            "Body: a JSON array of records, or CSV with a header row (`Content-Type: text/csv`; "
-            "nested fields flattened with `__`, member keys written `GMC:1234567`, lists joined "
-            "with `;`, booleans `true`/`false`, an empty cell is absent). Records upsert on their "
-            "natural key; a stored record changes only in the fields a row gives. Rows are "
-            "numbered from 0. Small batches answer 201 (or 400 `rejected` in atomic mode); large "
-            "ones 202 with the batch URL in `Location`. The same `Idempotency-Key` and body "
-            "replay the first answer; the same key with another body is 409."
-        ),
-        parameters=[
-            OpenApiParameter(
-                "kind",
-                str,
-                OpenApiParameter.PATH,
-                enum=ImportBatch.Kind.values,
-                description="What the rows are.",
-            ),
-            OpenApiParameter(
-                "mode",
-                str,
-                enum=ImportBatch.Mode.values,
-                description="atomic (default): all rows or none; partial: good rows kept.",
-            ),
-            OpenApiParameter(
-                "Idempotency-Key",
-                str,
-                OpenApiParameter.HEADER,
-                description="Retry safely: the same key and body return the first result.",
-            ),
-        ],
-        request={
-            "application/json": {"type": "array", "items": {"type": "object"}},
-            "text/csv": {"type": "string"},
-        },
-        responses={
-            201: BatchResult,
-            202: BatchQueued,
-            400: OpenApiResponse(BatchResult, description="Rejected: row errors, or bad body."),
-            401: ErrorsSerializer,
-            403: ErrorsSerializer,
-            404: ErrorsSerializer,
-            409: ErrorsSerializer,
-            413: ErrorsSerializer,
-        },
-        examples=[
-            OpenApiExample("A practice", value=_KIND_EXAMPLES["practices"][0], request_only=True),
-            OpenApiExample("A claim", value=_KIND_EXAMPLES["claims"][0], request_only=True),
-        ],
-    )
-    def post(self, request, kind: str):
-        if kind not in ImportBatch.Kind.values:
-            raise exceptions.NotFound(
-                f"No import of {kind!r}; kinds: {', '.join(ImportBatch.Kind.values)}."
-            )
+    def post(self, request):
         mode = request.query_params.get("mode", ImportBatch.Mode.ATOMIC)
         if mode not in ImportBatch.Mode.values:
             raise exceptions.ValidationError(
@@ -226,7 +202,7 @@ class ImportCreate(APIView):
         try:
             submission = import_submit(
                 actor=request.user,
-                kind=kind,
+                kind=self.kind,
                 mode=mode,
                 content_type=request.content_type or "",
                 stream=request._request,
@@ -246,6 +222,52 @@ class ImportCreate(APIView):
         except DjangoPermissionDenied as error:
             raise exceptions.PermissionDenied(str(error)) from None
         return _answer(submission.batch, replayed=submission.replayed)
+
+
+def import_view(kind: str) -> type[ImportCreate]:
+    """The import view for one kind, with that kind's record in the OpenAPI schema."""
+
+    def post(self, request):
+        return ImportCreate.post(self, request)
+
+    documented = extend_schema(
+        operation_id=f"imports_{kind}_create",
+        summary=f"Bulk import {kind}",
+        description=_DESCRIPTION,
+        parameters=[
+            OpenApiParameter(
+                "mode",
+                str,
+                enum=ImportBatch.Mode.values,
+                description="atomic (default): all rows or none; partial: good rows kept.",
+            ),
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Retry safely: the same key and body return the first result.",
+            ),
+        ],
+        request={
+            "application/json": RECORDS[kind](many=True),
+            "text/csv": {
+                "type": "string",
+                "description": "A header row naming the fields (nested as a__b), then one row a "
+                "record.",
+            },
+        },
+        responses={
+            201: BatchResult,
+            202: BatchQueued,
+            400: OpenApiResponse(BatchResult, description="Rejected: row errors, or bad body."),
+            401: ErrorsSerializer,
+            403: ErrorsSerializer,
+            409: ErrorsSerializer,
+            413: ErrorsSerializer,
+        },
+        examples=[OpenApiExample(kind, value=_EXAMPLES[kind][0], request_only=True)],
+    )(post)
+    return type(f"Import{kind.title()}", (ImportCreate,), {"kind": kind, "post": documented})
 
 
 def _too_large(error: PayloadTooLarge) -> Response:

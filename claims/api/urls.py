@@ -9,9 +9,10 @@ from claims.api.agreements import (
 )
 from claims.api.claims import ClaimDetail, ClaimList
 from claims.api.deadlines import ClaimDeadlineDetail, DeadlineList
-from claims.api.imports import ImportBatchDetail, ImportBatchList, ImportCreate
+from claims.api.imports import ImportBatchDetail, ImportBatchList, import_view
 from claims.api.notifications import NotificationList, NotificationRead
 from claims.api.routing import RoutingPreview
+from claims.models import ImportBatch
 
 urlpatterns = [
     path("routing/preview/", RoutingPreview.as_view(), name="api-routing-preview"),
@@ -22,7 +23,10 @@ urlpatterns = [
     path("agreements/<int:pk>/apply/", AgreementApply.as_view(), name="api-agreement-apply"),
     path("imports/batches/", ImportBatchList.as_view(), name="api-import-batches"),
     path("imports/batches/<int:pk>/", ImportBatchDetail.as_view(), name="api-import-batch"),
-    path("imports/<str:kind>/", ImportCreate.as_view(), name="api-import"),
+    *(
+        path(f"imports/{kind}/", import_view(kind).as_view(), name=f"api-import-{kind}")
+        for kind in ImportBatch.Kind.values
+    ),
     path("deadlines/", DeadlineList.as_view(), name="api-deadlines"),
     path("notifications/", NotificationList.as_view(), name="api-notifications"),
     path("notifications/<int:pk>/read/", NotificationRead.as_view(), name="api-notification-read"),
