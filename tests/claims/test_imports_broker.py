@@ -114,6 +114,42 @@ def test_a_worker_killed_mid_batch_leaves_it_resumable_and_the_rerun_completes_i
     assert AuditEvent.objects.filter(action="practice.create").count() == 5000
 
 
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_mid_atomic_batch_leaves_nothing_applied_and_the_rerun_applies_all(
+    small_slices, celery_worker_process, importer, monkeypatch
+):
+    monkeypatch.setattr(
+        import_services,
+        "_queue",
+        lambda batch_id: import_batch_run_task.apply_async(
+            args=[batch_id], queue=celery_worker_process.queue
+        ),
+    )
+    response = api_for(importer).post(
+        "/api/v1/imports/practices/", practices(5000), content_type="application/json"
+    )
+    batch_id = response.json()["batch"]
+    deadline = time.monotonic() + 60
+    # Progress shows while the batch's transaction is still open.
+    while time.monotonic() < deadline:
+        if ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch_id):
+            break
+        time.sleep(0.01)
+    celery_worker_process.kill()
+    celery_worker_process.wait(timeout=20)
+    stopped = ImportBatch.objects.get(pk=batch_id)
+    assert stopped.status == "running" and 0 < stopped.rows_done < 5000
+    assert not Practice.objects.exists()  # all or nothing: the transaction died with the worker
+    assert not AuditEvent.objects.filter(action="practice.create").exists()
+
+    import_batch_run(batch_id=batch_id)
+    batch = ImportBatch.objects.get(pk=batch_id)
+    assert (batch.status, batch.rows_done, batch.created) == ("done", 5000, 5000)
+    assert Practice.objects.count() == 5000
+    assert AuditEvent.objects.filter(action="practice.create").count() == 5000
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_identical_requests_racing_create_one_batch_and_get_one_answer(importer):
     body = practices(300)
