@@ -50,8 +50,9 @@ worker: $(STAMP)
 beat: $(STAMP)
 	$(VENV)/bin/celery -A config beat --loglevel=info
 
-# NHS.UK frontend for the portal: compiled into static/nhsuk/ and committed, so neither the demo,
-# the tests nor CI need Node. Run after changing a version in frontend/package.json.
+# NHS.UK frontend for the portal (static/nhsuk/) and Chart.js for the admin dashboard
+# (static/chartjs/): built and committed, so neither the demo, the tests nor CI need Node. Run
+# after changing a version in frontend/package.json.
 frontend:
 	cd frontend && npm ci --no-audit --no-fund && node build.mjs
 

@@ -1,4 +1,5 @@
-// Compile portal.scss and copy the NHS.UK frontend JavaScript and images into static/nhsuk/.
+// Compile portal.scss and copy the NHS.UK frontend JavaScript and images into static/nhsuk/;
+// copy Chart.js (the admin dashboard's charts) with its licence into static/chartjs/.
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,3 +29,23 @@ writeFileSync(
 cpSync(join(dist, "assets", "images"), join(out, "assets", "images"), { recursive: true });
 writeFileSync(join(out, "VERSION"), `nhsuk-frontend ${version}\n`);
 console.log(`static/nhsuk: nhsuk-frontend ${version}, ${css.css.length} bytes of CSS`);
+
+// Chart.js's UMD build bundles its one dependency, @kurkle/color: both licences go beside it.
+const chartjs = join(here, "node_modules", "chart.js");
+const chartjsOut = join(here, "..", "static", "chartjs");
+const chartjsVersion = JSON.parse(readFileSync(join(chartjs, "package.json"), "utf8")).version;
+mkdirSync(chartjsOut, { recursive: true });
+writeFileSync(
+  join(chartjsOut, "chart.umd.min.js"),
+  readFileSync(join(chartjs, "dist", "chart.umd.min.js"), "utf8").replace(
+    /\n?\/\/# sourceMappingURL=\S+\s*$/,
+    "\n",
+  ),
+);
+cpSync(join(chartjs, "LICENSE.md"), join(chartjsOut, "LICENSE.md"));
+cpSync(
+  join(here, "node_modules", "@kurkle", "color", "LICENSE.md"),
+  join(chartjsOut, "LICENSE-kurkle-color.md"),
+);
+writeFileSync(join(chartjsOut, "VERSION"), `chart.js ${chartjsVersion}\n`);
+console.log(`static/chartjs: chart.js ${chartjsVersion}`);
