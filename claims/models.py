@@ -263,9 +263,33 @@ class Claim(models.Model):
             models.Index(fields=["claimant_nhs_number"], name="claim_nhs_number"),
             models.Index(fields=["claimant_name"], name="claim_claimant_name"),
             models.Index(fields=["external_ref"], name="claim_external_ref"),
-            models.Index(fields=["created_at"], name="claim_created_at"),
+            # The lists' order (newest first, the id breaking ties within one import batch)
+            # read straight off the index, with no sort of a batch's rows.
+            models.Index(fields=["created_at", "id"], name="claim_created_at_id"),
             models.Index(
                 fields=["created_at"], condition=Q(needs_triage=True), name="claim_triage_queue"
+            ),
+            # The admin's triage queue (claims.selectors.claims_triage_queue, TRIAGE_ORDER).
+            models.Index(
+                F("needs_triage").desc(),
+                "created_at",
+                "id",
+                condition=Q(status="open")
+                & (Q(needs_triage=True) | Q(possible_duplicate_of__isnull=False)),
+                name="claim_triage_open",
+            ),
+            # The incident-date filter matches any part of a range; ranges are few.
+            models.Index(
+                fields=["incident_date_to"],
+                condition=Q(incident_date_to__isnull=False),
+                name="claim_incident_to",
+            ),
+            # The flag filter: the rarer routing flag, newest first.
+            models.Index(
+                "created_at",
+                "id",
+                condition=Q(flags__contains="APPORTIONMENT_REQUIRED"),
+                name="claim_apportionment",
             ),
             models.Index(
                 fields=["claimant_nhs_number", "practice", "incident_date"],
@@ -493,6 +517,12 @@ class Deadline(models.Model):
                 fields=["remind_on"], condition=Q(status="open"), name="deadline_open_remind_on"
             ),
             models.Index(fields=["kind", "due_on"], name="deadline_kind_due_on"),
+            # Overdue claims and missed deadlines (open past their day, or marked missed).
+            models.Index(
+                fields=["due_on", "claim"],
+                condition=Q(status__in=["open", "missed"]),
+                name="deadline_unmet_due_on",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -2,10 +2,13 @@
 queryset, before any view code runs."""
 
 import datetime
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from claims.models import (
@@ -23,9 +26,11 @@ from claims.models import (
     Payment,
     Reserve,
     RoutingDecision,
+    Stage,
 )
-from handlers.models import Handler
+from handlers.models import NHSR_CODE, Handler
 from handlers.permissions import handler_for, is_caseworker, sees_every_claim
+from members.models import Employment, Member, Membership, Practice
 from members.validators import nhs_number_normalise
 
 
@@ -351,3 +356,356 @@ def claims_visible_among(*, user, claim_ids) -> set[int]:
     return set(
         claims_visible_to(user=user).filter(pk__in=list(claim_ids)).values_list("pk", flat=True)
     )
+
+
+# -- the caseworkers' workbench (the admin) ---------------------------------------------------
+
+_REFERENCE = re.compile(r"^CL-\d{4}-\d{6}$", re.IGNORECASE)
+_ODS_CODE = re.compile(r"^[A-Z]\d{5}$", re.IGNORECASE)
+_GMC_NUMBER = re.compile(r"^\d{7}$")
+# A claim's flag that is not a routing flag: an earlier claim has the same NHS number, practice
+# and incident date (claims.import_services.claims_possible_duplicates_flag).
+UNMET_DEADLINE_STATUSES = ("open", "missed")
+
+
+def claims_search_casework(claims: QuerySet[Claim], q: str) -> QuerySet[Claim]:
+    """The caseworkers' search box: a claim reference, an NHS number (with or without spaces),
+    a clinician's GMC number (7 digits), a practice's ODS code, the sender's reference, or words
+    of the claimant's name or of the practice's name. Each shape is an indexed lookup; names
+    match anywhere in the name (a trigram index on PostgreSQL). Practices and clinicians are
+    looked up first, so the claims query is one scan over indexes, never a join per row."""
+    q = " ".join(q.split())
+    if not q:
+        return claims
+    digits = nhs_number_normalise(q)
+    if digits.isdigit() and len(digits) == 10:
+        return claims.filter(claimant_nhs_number=digits)
+    if _REFERENCE.match(q):
+        return claims.filter(reference=q.upper())
+    if _GMC_NUMBER.match(q):
+        member_ids = Member.objects.filter(
+            registration_body=Member.RegistrationBody.GMC, registration_number=q
+        ).values("pk")
+        return claims.filter(
+            pk__in=ClaimClinician.objects.filter(member_id__in=member_ids).values("claim_id")
+        )
+    if _ODS_CODE.match(q):
+        practice_ids = list(
+            Practice.objects.filter(ods_code=q.upper()).values_list("pk", flat=True)
+        )
+        return claims.filter(Q(practice_id__in=practice_ids) | Q(external_ref=q))
+    practice_ids = list(
+        Practice.objects.filter(name__icontains=q).values_list("pk", flat=True)[:500]
+    )
+    matches = Q(claimant_name__icontains=q) | Q(external_ref=q)
+    if practice_ids:
+        matches |= Q(practice_id__in=practice_ids)
+    return claims.filter(matches)
+
+
+def claims_with_next_deadline(claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """What the caseworkers' list shows, in the list's one query: the practice, the assignee and
+    the claim's next unmet deadline (`next_deadline_on`, `next_deadline_kind`), which is the
+    earliest one still open or already missed, so a missed deadline is never hidden behind a
+    later open one. One indexed lookup per row of the page (deadline_once_per_kind starts with
+    the claim)."""
+    unmet = Deadline.objects.filter(
+        claim_id=OuterRef("pk"), status__in=UNMET_DEADLINE_STATUSES, due_on__isnull=False
+    ).order_by("due_on", "kind")
+    return claims.select_related("practice", "assigned_to").annotate(
+        next_deadline_on=Subquery(unmet.values("due_on")[:1]),
+        next_deadline_kind=Subquery(unmet.values("kind")[:1]),
+    )
+
+
+def claims_triage_queue(claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """The caseworkers' triage queue: open claims routing could not place (UNDETERMINED, or
+    flagged MANUAL_REVIEW: `needs_triage`) and open claims flagged as possible duplicates.
+    Ordered by TRIAGE_ORDER, which the partial index claim_triage_open serves."""
+    return claims.filter(
+        Q(needs_triage=True) | Q(possible_duplicate_of__isnull=False), status="open"
+    )
+
+
+# Triage first (UNDETERMINED and MANUAL_REVIEW), then possible duplicates; oldest first in each.
+TRIAGE_ORDER = ("-needs_triage", "created_at", "id")
+
+
+@dataclass(frozen=True)
+class MembershipOnDate:
+    organisation: str
+    start_date: datetime.date
+    end_date: datetime.date | None
+
+
+@dataclass(frozen=True)
+class ClinicianCover:
+    """A clinician of a claim with what routing reads of them (domain.md §4): their own MDO
+    memberships on the incident date (the start of a range), the GP member employing them then
+    and that employer's memberships, and their memberships today."""
+
+    member: Member
+    on: datetime.date | None
+    own: tuple[MembershipOnDate, ...]
+    employer: Member | None
+    employer_own: tuple[MembershipOnDate, ...]
+    current: tuple[MembershipOnDate, ...]
+
+
+def _covers(start: datetime.date, end: datetime.date | None, day: datetime.date) -> bool:
+    return start <= day and (end is None or day <= end)
+
+
+def claim_clinicians_cover(*, claim: Claim, today: datetime.date | None = None):
+    """Each clinician of the claim with their memberships on the incident date, in the order
+    the sender gave. Three queries whatever the number of clinicians."""
+    today = today or timezone.localdate()
+    on = claim.incident_date or claim.incident_date_from
+    clinicians = [
+        link.member
+        for link in ClaimClinician.objects.filter(claim=claim)
+        .select_related("member")
+        .order_by("position", "pk")
+    ]
+    ids = {member.pk for member in clinicians}
+    employments: dict[int, list[Employment]] = {}
+    for job in Employment.objects.filter(member_id__in=ids, employer__isnull=False).select_related(
+        "employer"
+    ):
+        employments.setdefault(job.member_id, []).append(job)
+    employer_ids = {job.employer_id for jobs in employments.values() for job in jobs}
+    memberships: dict[int, list[MembershipOnDate]] = {}
+    for member_id, code, start, end in Membership.objects.filter(
+        member_id__in=ids | employer_ids
+    ).values_list("member_id", "organisation__code", "start_date", "end_date"):
+        memberships.setdefault(member_id, []).append(MembershipOnDate(code, start, end))
+
+    def held(member_id: int, day: datetime.date | None) -> tuple[MembershipOnDate, ...]:
+        if day is None:
+            return ()
+        return tuple(
+            m
+            for m in sorted(memberships.get(member_id, ()), key=lambda m: m.start_date)
+            if _covers(m.start_date, m.end_date, day)
+        )
+
+    covers = []
+    for member in clinicians:
+        employer = None
+        if on is not None:
+            jobs = [
+                job
+                for job in employments.get(member.pk, ())
+                if _covers(job.start_date, job.end_date, on)
+            ]
+            # As routing does (schemes.selectors.CoverBook.employer_on): the claim's practice
+            # first, then the most recent engagement.
+            jobs.sort(
+                key=lambda job: (job.practice_id != claim.practice_id, -job.start_date.toordinal())
+            )
+            employer = jobs[0].employer if jobs else None
+        covers.append(
+            ClinicianCover(
+                member=member,
+                on=on,
+                own=held(member.pk, on),
+                employer=employer,
+                employer_own=held(employer.pk, on) if employer else (),
+                current=held(member.pk, today),
+            )
+        )
+    return covers
+
+
+def claim_possible_duplicates(*, claim: Claim) -> list[tuple[int, str]]:
+    """Later claims flagged as possible duplicates of this one: (id, reference)."""
+    return list(
+        Claim.objects.filter(possible_duplicate_of=claim)
+        .order_by("created_at", "id")
+        .values_list("pk", "reference")[:50]
+    )
+
+
+def claim_assignees(*, claims: QuerySet[Claim]):
+    """Who may be given all of these claims (design.md §2): active NHS Resolution caseworkers and
+    team leads, and the claim handlers and team leads of an organisation that handles a part of
+    every one of them. Ordered by organisation, then name."""
+    claim_ids = list(claims.values_list("pk", flat=True))
+    handled: dict[int, set[int]] = {claim_id: set() for claim_id in claim_ids}
+    for claim_id, organisation_id in ClaimHandling.objects.filter(
+        claim_id__in=claim_ids
+    ).values_list("claim_id", "organisation_id"):
+        handled[claim_id].add(organisation_id)
+    organisation_ids = set.intersection(*handled.values()) if handled else set()
+    return (
+        get_user_model()
+        .objects.filter(is_active=True)
+        .filter(
+            Q(
+                handler__organisation__code=NHSR_CODE,
+                handler__role__in=[Handler.Role.CASEWORKER, Handler.Role.TEAM_LEAD],
+            )
+            | Q(
+                handler__organisation_id__in=organisation_ids,
+                handler__role__in=[Handler.Role.HANDLER, Handler.Role.TEAM_LEAD],
+            )
+        )
+        .select_related("handler__organisation")
+        .order_by("handler__organisation__code", "first_name", "last_name", "username")
+    )
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """The figures of the caseworkers' dashboard (the admin index), all over open claims but
+    the monthly intake, which counts every claim by the month it reached its handler."""
+
+    today: datetime.date
+    open_total: int
+    triage: int
+    open_by_scheme: list[tuple[str, int]]
+    open_by_stage: list[tuple[str, str, int]]
+    new_per_month: list[tuple[datetime.date, int]]
+    due_this_week: list[tuple[datetime.date, int]]
+    missed: int
+    by_handler: list[tuple[str, int]]
+    reserves_by_scheme: list[tuple[str, Decimal]]
+
+
+DASHBOARD_MONTHS = 24
+DASHBOARD_WEEK_DAYS = 7
+
+
+def _month_starts(today: datetime.date, months: int) -> list[datetime.date]:
+    first = today.replace(day=1)
+    starts = []
+    for back in range(months - 1, -1, -1):
+        index = first.year * 12 + first.month - 1 - back
+        starts.append(datetime.date(index // 12, index % 12 + 1, 1))
+    return starts
+
+
+def dashboard_figures(*, today: datetime.date | None = None) -> Dashboard:
+    """Seven queries whatever the number of claims: open claims grouped once by (schemes,
+    stage, handlers) and split in Python, the intake by month over the notified_on index, the
+    week's deadlines over the open-deadline index, missed deadlines, current reserves (the
+    latest revision of each head) by the claim's schemes, and the triage queue's length."""
+
+    today = today or timezone.localdate()
+    by_scheme: dict[str, int] = {}
+    by_stage: dict[str, int] = {}
+    by_handler: dict[str, int] = {}
+    open_total = 0
+    for row in (
+        Claim.objects.filter(status="open")
+        .values("schemes", "stage", "handlers")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        open_total += row["n"]
+        by_stage[row["stage"]] = by_stage.get(row["stage"], 0) + row["n"]
+        for scheme in row["schemes"].split(",") if row["schemes"] else ["(not routed)"]:
+            by_scheme[scheme] = by_scheme.get(scheme, 0) + row["n"]
+        for code in row["handlers"].split(",") if row["handlers"] else ["(nobody)"]:
+            by_handler[code] = by_handler.get(code, 0) + row["n"]
+
+    months = _month_starts(today, DASHBOARD_MONTHS)
+    per_month = {
+        row["month"]: row["n"]
+        for row in Claim.objects.filter(notified_on__gte=months[0], notified_on__lte=today)
+        .annotate(month=TruncMonth("notified_on"))
+        .values("month")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    # TruncMonth of a date is a date on PostgreSQL and SQLite alike; normalise all the same.
+    per_month = {
+        (m.date() if isinstance(m, datetime.datetime) else m): n for m, n in per_month.items()
+    }
+
+    week_end = today + datetime.timedelta(days=DASHBOARD_WEEK_DAYS - 1)
+    per_day = dict(
+        Deadline.objects.filter(
+            status="open", due_on__gte=today, due_on__lte=week_end, claim__status="open"
+        )
+        .values("due_on")
+        .annotate(n=Count("id"))
+        .order_by()
+        .values_list("due_on", "n")
+    )
+    missed = Deadline.objects.filter(
+        status__in=UNMET_DEADLINE_STATUSES, due_on__lt=today, claim__status="open"
+    ).count()
+
+    newer = Reserve.objects.filter(claim_id=OuterRef("claim_id"), head=OuterRef("head")).filter(
+        Q(created_at__gt=OuterRef("created_at"))
+        | Q(created_at=OuterRef("created_at"), id__gt=OuterRef("id"))
+    )
+    reserves = sorted(
+        (
+            (schemes.replace(",", " + ") if schemes else "(not routed)", total)
+            for schemes, total in Reserve.objects.filter(claim__status="open")
+            .filter(~Exists(newer))
+            .values("claim__schemes")
+            .annotate(total=Sum("amount"))
+            .order_by()
+            .values_list("claim__schemes", "total")
+        ),
+        key=lambda item: (-item[1], item[0]),
+    )
+    return Dashboard(
+        today=today,
+        open_total=open_total,
+        triage=claims_triage_queue(Claim.objects.all()).count(),
+        open_by_scheme=sorted(by_scheme.items(), key=lambda item: (-item[1], item[0])),
+        open_by_stage=[(code, label, by_stage.get(code, 0)) for code, label in Stage.choices],
+        new_per_month=[(month, per_month.get(month, 0)) for month in months],
+        due_this_week=[
+            (day, per_day.get(day, 0))
+            for day in (today + datetime.timedelta(days=n) for n in range(DASHBOARD_WEEK_DAYS))
+        ],
+        missed=missed,
+        by_handler=sorted(by_handler.items(), key=lambda item: (-item[1], item[0])),
+        reserves_by_scheme=reserves,
+    )
+
+
+# The columns of the caseworkers' CSV export: (heading, value path).
+EXPORT_COLUMNS = (
+    ("Reference", "reference"),
+    ("Sender's reference", "external_ref"),
+    ("Claimant", "claimant_name"),
+    ("NHS number", "claimant_nhs_number"),
+    ("Date of birth", "claimant_date_of_birth"),
+    ("Practice ODS code", "practice__ods_code"),
+    ("Practice", "practice__name"),
+    ("Incident date", "incident_date"),
+    ("Incident from", "incident_date_from"),
+    ("Incident to", "incident_date_to"),
+    ("Notified on", "notified_on"),
+    ("Schemes", "schemes"),
+    ("Lead handler", "lead_handler"),
+    ("Handlers", "handlers"),
+    ("Flags", "flags"),
+    ("Possible duplicate of", "possible_duplicate_of__reference"),
+    ("Stage", "stage"),
+    ("Status", "status"),
+    ("Outcome", "outcome"),
+    ("Assigned to", "assigned_to__username"),
+    ("Next deadline", "next_deadline_kind"),
+    ("Next deadline due", "next_deadline_on"),
+    ("Recorded at", "created_at"),
+)
+
+
+def claims_export_rows(claims: QuerySet[Claim], *, chunk_size: int = 2000):
+    """The export's rows as plain tuples in EXPORT_COLUMNS order, read through a server-side
+    cursor `chunk_size` rows at a time: memory stays flat however many claims match."""
+    unmet = Deadline.objects.filter(
+        claim_id=OuterRef("pk"), status__in=UNMET_DEADLINE_STATUSES, due_on__isnull=False
+    ).order_by("due_on", "kind")
+    rows = claims.annotate(
+        next_deadline_on=Subquery(unmet.values("due_on")[:1]),
+        next_deadline_kind=Subquery(unmet.values("kind")[:1]),
+    ).values_list(*(path for _, path in EXPORT_COLUMNS))
+    return rows.iterator(chunk_size=chunk_size)

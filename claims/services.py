@@ -28,7 +28,7 @@ from claims.money import pounds
 from claims.routing_services import claims_route
 from claims.selectors import claim_fields_editable_by, claims_editable_by
 from handlers.models import Handler
-from handlers.permissions import is_caseworker, user_role
+from handlers.permissions import is_auditor, is_caseworker, user_role
 from members.models import Member
 from members.validators import nhs_number_normalise
 
@@ -437,3 +437,149 @@ def note_add(*, claim: Claim, actor: Actor, text: str, actor_label: str = "") ->
 def claim_viewed(*, claim: Claim, actor: Actor, channel: str) -> None:
     """Record that someone opened a claim's patient data (domain.md §6: record who viewed it)."""
     audit_record(actor=actor, action="claim.view", subject=claim, reason=channel)
+
+
+# -- the caseworkers' workbench (the admin) ---------------------------------------------------
+
+# A re-route of selected claims runs in the request, as one routing batch; larger sets of
+# claims move through an agreement or the daily handover job, which run as Celery tasks.
+REROUTE_SELECTION_LIMIT = 2000
+
+
+def _caseworker_only(actor: Actor, what: str) -> None:
+    if actor is not None and not is_caseworker(actor):
+        raise PermissionDenied(f"Only NHS Resolution caseworkers may {what}.")
+
+
+def _reroute_checked(claim_ids: Sequence[int], actor: Actor) -> list[int]:
+    _caseworker_only(actor, "re-route claims")
+    ids = sorted(set(claim_ids))
+    if len(ids) > REROUTE_SELECTION_LIMIT:
+        raise ValidationError(
+            f"Re-route at most {REROUTE_SELECTION_LIMIT} claims at a time; narrow the list.",
+            code="too_many",
+        )
+    return ids
+
+
+@transaction.atomic
+def claims_reroute(*, claim_ids: Sequence[int], actor: Actor, reason: str = ""):
+    """A caseworker routes these claims again with today's facts, memberships and agreements
+    (domain.md §4). Every claim gets a decision in its history, moved or not, saying who asked
+    and why; claims that move are audited and both organisations are told after commit."""
+    ids = _reroute_checked(claim_ids, actor)
+    cause = "Re-routed by a caseworker" + (f": {reason.strip()}" if reason.strip() else "")
+    return claims_route(claim_ids=ids, actor=actor, cause=cause[:200], record_all=True)
+
+
+class _PreviewOnly(Exception):
+    """Raised to roll back a re-route that was only run to see what it would do."""
+
+
+def claims_reroute_preview(*, claim_ids: Sequence[int], actor: Actor):
+    """What claims_reroute would do now, without doing it: the same service runs inside a
+    savepoint that is then rolled back, so the preview cannot differ from the real thing and
+    nothing (decision, audit row, notification) survives it. Returns the moves."""
+    ids = _reroute_checked(claim_ids, actor)
+    moves: list = []
+    try:
+        with transaction.atomic():
+            outcome = claims_route(claim_ids=ids, actor=actor, cause="Preview", record_all=False)
+            moves = list(outcome.moves)
+            raise _PreviewOnly
+    except _PreviewOnly:
+        pass
+    return moves
+
+
+@transaction.atomic
+def claim_clinicians_set(
+    *,
+    claim: Claim,
+    actor: Actor,
+    members: Sequence[Member],
+    expected_version: int | None,
+    reason: str = "",
+) -> Claim:
+    """Name the clinicians involved in a claim, in order (routing orders segments by clinician,
+    domain.md §4). Clinicians are a routing fact, so only caseworkers change them, and the
+    claim is routed again at once."""
+    allowed = claim_fields_editable_by(user=actor, all_fields=frozenset({"clinicians"}))
+    if "clinicians" not in allowed:
+        raise PermissionDenied("You may not change the clinicians of a claim.")
+    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
+    keys = [member.key for member in members]
+    if len(set(keys)) != len(keys):
+        raise ValidationError({"clinicians": "Name each clinician once."}, code="duplicate")
+    before = [
+        link.member.key
+        for link in ClaimClinician.objects.filter(claim=locked)
+        .select_related("member")
+        .order_by("position", "pk")
+    ]
+    if before == keys:
+        return locked
+    ClaimClinician.objects.filter(claim=locked).delete()
+    ClaimClinician.objects.bulk_create(
+        ClaimClinician(claim=locked, member=member, position=position)
+        for position, member in enumerate(members)
+    )
+    _claim_version_bump(locked)
+    audit_record(
+        actor=actor,
+        action="claim.update",
+        subject=locked,
+        before={"clinicians": before},
+        after={"clinicians": keys},
+        reason=reason,
+    )
+    claims_route(claim_ids=[locked.pk], actor=actor, cause="Facts changed: clinicians")
+    locked.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def claim_duplicate_dismiss(
+    *, claim: Claim, actor: Actor, reason: str, expected_version: int | None = None
+) -> Claim:
+    """A caseworker has checked a claim flagged as a possible duplicate and found it is a claim
+    of its own: the flag goes, the earlier claim is kept in the audit trail with the reason."""
+    _caseworker_only(actor, "clear a possible-duplicate flag")
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why this is not a duplicate."}, code="required")
+    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
+    if locked.possible_duplicate_of_id is None:
+        raise ValidationError(
+            {"possible_duplicate_of": f"{locked.reference} is not flagged as a duplicate."},
+            code="not_flagged",
+        )
+    earlier = Claim.objects.filter(pk=locked.possible_duplicate_of_id).values_list(
+        "reference", flat=True
+    )
+    before = {"possible_duplicate_of": earlier.first()}
+    Claim.objects.filter(pk=locked.pk).update(possible_duplicate_of=None)
+    locked.possible_duplicate_of = None
+    _claim_version_bump(locked)
+    audit_record(
+        actor=actor,
+        action="claim.update",
+        subject=locked,
+        before=before,
+        after={"possible_duplicate_of": None},
+        reason=reason.strip(),
+    )
+    return locked
+
+
+def claims_export_recorded(*, actor: Actor, query: str) -> None:
+    """Record that someone exported claims (domain.md §6: who viewed patient data), with the
+    filters they used; the subject is the person, as an export names no single claim."""
+    if actor is None or not (is_caseworker(actor) or is_auditor(actor)):
+        raise PermissionDenied("Only caseworkers and auditors export claims.")
+    audit_record(
+        actor=actor,
+        action="claim.export",
+        subject=actor,
+        after={"query": query[:1000]},
+        reason="CSV export from the admin",
+    )

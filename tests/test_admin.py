@@ -109,7 +109,7 @@ def test_caseworker_edit_in_the_admin_bumps_the_version_and_is_audited(client, c
     assert response.status_code == 302, response.context["adminform"].form.errors
     claim.refresh_from_db()
     assert (claim.description, claim.version) == ("new", 2)
-    event = audit_events_for(subject=claim).get()
+    event = audit_events_for(subject=claim).get(action="claim.update")
     assert event.actor == caseworker
     assert event.after == {"description": "new", "version": 2}
 

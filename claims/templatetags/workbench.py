@@ -1,0 +1,63 @@
+"""Filters the caseworkers' admin templates use (presentation only)."""
+
+import datetime
+from decimal import Decimal
+
+from django import template
+
+from handlers.portal import labels
+
+register = template.Library()
+
+
+@register.filter
+def deadline_label(kind: str) -> str:
+    return labels.deadline_label(kind)
+
+
+@register.filter
+def field_label(name: str) -> str:
+    return labels.field_label(name)
+
+
+@register.filter
+def pounds(amount) -> str:
+    """£1,234.56: pounds and pence, never rounded further."""
+    if amount in (None, ""):
+        return ""
+    return f"£{Decimal(amount):,.2f}"
+
+
+@register.simple_tag
+def deadline_state(deadline, today: datetime.date, near_days: int) -> str:
+    """missed, near or later for an unmet deadline with a date; the status otherwise."""
+    if deadline.status not in ("open", "missed") or deadline.due_on is None:
+        return deadline.status
+    days = (deadline.due_on - today).days
+    if days < 0:
+        return "missed"
+    return "near" if days <= near_days else "later"
+
+
+@register.filter
+def codes(value) -> str:
+    """A list of codes (or a comma-joined string of them) as words: "ELGP, ELSGP"."""
+    if not value:
+        return "none"
+    if isinstance(value, str):
+        value = [v for v in value.split(",") if v]
+    return ", ".join(str(v) for v in value) or "none"
+
+
+@register.filter
+def iso(value) -> str:
+    if value in (None, ""):
+        return ""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return str(value)
+
+
+@register.filter
+def get(mapping, key):
+    return mapping.get(key) if hasattr(mapping, "get") else None
