@@ -448,3 +448,600 @@ def import_claims_api() -> dict:
         tracemalloc.stop()
     figures["csv_100000_peak_traced_mib"] = round(peak / 2**20, 1)
     return figures
+
+
+# -- the caseworkers' admin at a million claims (issue 6) --------------------------------------
+
+_ADMIN_CLAIMS = 1_000_000
+_ADMIN_MEMBERS = 40_000
+_ADMIN_PRACTICES = 7_000
+_GIVEN = [
+    "Ada",
+    "Alan",
+    "Amira",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Ella",
+    "Fatima",
+    "George",
+    "Grace",
+    "Hannah",
+    "Isla",
+    "Jack",
+    "James",
+    "Jacob",
+    "Leo",
+    "Lily",
+    "Mary",
+    "Mia",
+    "Mohammed",
+    "Noah",
+    "Olivia",
+    "Oscar",
+    "Priya",
+    "Rachel",
+    "Ravi",
+    "Ruby",
+    "Sam",
+    "Sophia",
+    "Thomas",
+    "Tom",
+    "Yusuf",
+    "Zara",
+    "Aisha",
+    "Callum",
+    "Ewan",
+    "Freya",
+    "Harry",
+    "Ivy",
+    "Kai",
+]
+_FAMILY = [
+    "Smith",
+    "Jones",
+    "Taylor",
+    "Brown",
+    "Williams",
+    "Wilson",
+    "Johnson",
+    "Davies",
+    "Robinson",
+    "Wright",
+    "Thompson",
+    "Evans",
+    "Walker",
+    "White",
+    "Roberts",
+    "Green",
+    "Hall",
+    "Wood",
+    "Jackson",
+    "Clarke",
+    "Patel",
+    "Khan",
+    "Lewis",
+    "James",
+    "Phillips",
+    "Mason",
+    "Mitchell",
+    "Rose",
+    "Davis",
+    "Rodriguez",
+    "Cox",
+    "Alexander",
+    "Morgan",
+    "Moore",
+    "Martin",
+    "Price",
+    "Bell",
+    "Hughes",
+    "Ward",
+    "Turner",
+    "Parker",
+    "Collins",
+    "Edwards",
+    "Stewart",
+    "Morris",
+    "Murphy",
+    "Cook",
+    "Rogers",
+    "Cooper",
+    "Peterson",
+    "Reed",
+    "Bailey",
+    "Kelly",
+    "Howard",
+    "Ramos",
+    "Kim",
+    "Richardson",
+    "Watson",
+    "Brooks",
+    "Chavez",
+    "Bennett",
+    "Gray",
+    "Mendoza",
+    "Ruiz",
+    "Alvarez",
+    "Castillo",
+    "Sanders",
+    "Myers",
+    "Long",
+    "Ross",
+    "Foster",
+    "Jimenez",
+    "Okafor",
+    "Nowak",
+    "Kowalski",
+    "Ahmed",
+    "Ali",
+    "Hussain",
+    "Begum",
+    "Rahman",
+    "Singh",
+    "Kaur",
+    "Chowdhury",
+    "Iqbal",
+    "Akhtar",
+    "Malik",
+    "Shah",
+    "Mahmood",
+    "Campbell",
+    "Anderson",
+    "Scott",
+    "Reid",
+    "Murray",
+    "Graham",
+    "Fraser",
+    "Hamilton",
+    "Kerr",
+    "Gordon",
+    "Paterson",
+    "Baird",
+    "Sutherland",
+    "Lennon",
+    "McCarthy",
+    "Byrne",
+    "Doyle",
+    "Gallagher",
+    "Quinn",
+    "Nolan",
+    "Brennan",
+    "Hayes",
+    "Walsh",
+    "Ryan",
+    "Duffy",
+    "Kavanagh",
+    "Lynch",
+    "Flynn",
+    "Power",
+    "Fitzgerald",
+    "Healy",
+    "Barry",
+    "Kennedy",
+]
+
+
+def _admin_population(cursor, count: int, today) -> None:
+    """A million claims with what the admin shows of them, written by set-based SQL (INSERT ...
+    SELECT over generate_series: a few statements, no Python per row). Practices, GPs with one
+    MDO each, claims routed consistently with those memberships (CNSGP from 2019-04-01, ELSGP or
+    the MDU's own before; 2% undetermined, 1% manual review, 1% apportioned ranges, 0.5%
+    possible duplicates), a third closed, 500 claims per import batch sharing a creation time,
+    segments, handlings, clinicians, three deadlines per claim, reserves, payments, notes and a
+    create event in the audit trail for each."""
+    given = "(ARRAY[" + ",".join(f"'{g}'" for g in _GIVEN) + "])"
+    family = "(ARRAY[" + ",".join(f"'{f}'" for f in _FAMILY) + "])"
+    cursor.execute(
+        f"""
+        INSERT INTO members_practice (ods_code, name, postcode)
+        SELECT 'B' || lpad(n::text, 5, '0'),
+               {family}[1 + n %% {len(_FAMILY)}] || ' Road ' ||
+               (ARRAY['Surgery', 'Medical Centre', 'Health Centre', 'Group Practice'])[1 + n %% 4],
+               'LS1 4AP'
+          FROM generate_series(1, %s) AS n
+        """,
+        [_ADMIN_PRACTICES],
+    )
+    cursor.execute(
+        f"""
+        INSERT INTO members_member
+            (registration_body, registration_number, given_name, family_name, role)
+        SELECT 'GMC', (3000000 + n)::text, {given}[1 + n %% {len(_GIVEN)}],
+               {family}[1 + (n * 7) %% {len(_FAMILY)}], 'gp_partner'
+          FROM generate_series(0, %s - 1) AS n
+        """,
+        [_ADMIN_MEMBERS],
+    )
+    cursor.execute(
+        """
+        INSERT INTO members_membership (member_id, organisation_id, start_date, end_date)
+        SELECT member.id, mdo.id, date '2000-01-01', NULL
+          FROM members_member AS member
+          JOIN members_defenceorganisation AS mdo
+            ON mdo.code = (ARRAY['MPS', 'MDU', 'MDDUS'])
+                          [1 + (member.registration_number::int - 3000000) %% 3]
+         WHERE member.registration_number >= '3000000' AND member.registration_number < '3100000'
+        """,
+        [],
+    )
+    # n: the claim's number; kind (n % 100): 0-1 unknown incident date, 2 a range across
+    # 2019-04-01, 3 manual review; the GP is member n % 40,000, whose MDO is MPS, MDU or MDDUS
+    # by that number % 3.
+    cursor.execute(
+        f"""
+        WITH facts AS (
+            SELECT n, n %% 100 AS kind, n %% {_ADMIN_MEMBERS} %% 3 AS mdo,
+                   CASE WHEN n %% 100 IN (0, 1, 2) THEN NULL
+                        ELSE date '2012-01-01' + ((n::bigint * 7919) %% 5000)::int END AS incident
+              FROM generate_series(1, %s) AS n
+        ), placed AS (
+            SELECT facts.*,
+                   CASE WHEN kind IN (0, 1) THEN 'UNDETERMINED'
+                        WHEN kind = 2 THEN 'CNSGP,ELSGP'
+                        WHEN kind = 3 THEN 'NO_STATE_SCHEME'
+                        WHEN incident >= date '2019-04-01' THEN 'CNSGP'
+                        WHEN mdo = 1 THEN 'NO_STATE_SCHEME'
+                        ELSE 'ELSGP' END AS schemes,
+                   CASE WHEN kind = 3 THEN ''
+                        WHEN kind NOT IN (0, 1, 2) AND incident < date '2019-04-01' AND mdo = 1
+                        THEN 'MDU' ELSE 'NHSR' END AS lead,
+                   CASE WHEN kind = 2 THEN 'APPORTIONMENT_REQUIRED'
+                        WHEN kind = 3 THEN 'MANUAL_REVIEW' ELSE '' END AS flags,
+                   kind IN (0, 1, 3) AS triage,
+                   LEAST(COALESCE(incident, date '2017-06-01') + 1100 + (n %% 700),
+                         %s::date - 1 - (n %% 30)) AS notified
+              FROM facts
+        )
+        INSERT INTO claims_claim (
+            reference, external_ref, source_organisation_id, matter_type, claimant_name,
+            claimant_date_of_birth, claimant_nhs_number, claimant_lacks_capacity, practice_id,
+            care_setting, activity, coronavirus_response, other_indemnity, provider_cnst_member,
+            incident_date, incident_date_from, incident_date_to, notified_on, stage, status,
+            outcome, letter_of_claim_on, description, schemes, lead_handler, handlers, flags,
+            needs_triage, version, created_at, updated_at)
+        SELECT 'CL-' || (2070 + n / 100000) || '-' || lpad((n %% 100000)::text, 6, '0'),
+               'ADM-' || n,
+               (SELECT id FROM handlers_handlerorganisation WHERE code = 'NHSR'),
+               'claim',
+               {given}[1 + (n * 13) %% {len(_GIVEN)}] || ' '
+                 || {family}[1 + (n * 31) %% {len(_FAMILY)}],
+               date '1940-01-01' + (n * 37) %% 25000,
+               COALESCE(nhs.number, ''),
+               false,
+               (SELECT min(id) FROM members_practice WHERE ods_code >= 'B00000' AND ods_code < 'C')
+                 + n %% {_ADMIN_PRACTICES},
+               'general_practice', 'nhs_primary_medical_services', false, false, false,
+               incident,
+               CASE WHEN kind = 2 THEN date '2018-10-01' + n %% 100 END,
+               CASE WHEN kind = 2 THEN date '2019-08-01' + n %% 100 END,
+               notified,
+               (ARRAY['records_requested', 'letter_of_notification', 'letter_of_claim',
+                      'investigation', 'letter_of_response', 'negotiation',
+                      'proceedings_issued', 'served', 'settled'])[1 + n %% 9],
+               CASE WHEN n %% 3 = 0 AND NOT triage THEN 'closed' ELSE 'open' END,
+               CASE WHEN n %% 3 = 0 AND NOT triage
+                    THEN (ARRAY['closed_with_damages', 'closed_without_damages'])[1 + n %% 2]
+                    ELSE '' END,
+               notified + 10,
+               '',
+               schemes, lead, lead, flags, triage, 1,
+               timestamptz '2025-01-01 09:00+00' + (n / 500) * interval '3 hours',
+               timestamptz '2025-01-01 09:00+00' + (n / 500) * interval '3 hours'
+          FROM placed
+          -- The 999 range is never issued (domain.md §6); one number in eleven has no valid
+          -- check digit and is left blank.
+          LEFT JOIN LATERAL (
+              SELECT prefix || check_digit AS number
+                FROM (SELECT (999000000 + n %% 1000000)::text AS prefix) AS p,
+                     LATERAL (SELECT 11 - (
+                         SELECT sum(substr(prefix, i, 1)::int * (11 - i))
+                           FROM generate_series(1, 9) AS i) %% 11 AS raw) AS r,
+                     LATERAL (SELECT CASE WHEN raw = 11 THEN '0' WHEN raw = 10 THEN NULL
+                                          ELSE raw::text END AS check_digit) AS c
+               WHERE check_digit IS NOT NULL
+          ) AS nhs ON true
+        """,
+        [count, today],
+    )
+    cursor.execute("SELECT min(id) FROM claims_claim WHERE external_ref = 'ADM-1'")
+    first = cursor.fetchone()[0]
+    # Every 200th claim repeats the one before it: flagged as its possible duplicate.
+    cursor.execute(
+        """
+        UPDATE claims_claim SET possible_duplicate_of_id = id - 1
+         WHERE id > %s AND id < %s + %s AND (id - %s + 1) %% 200 = 199
+        """,
+        [first, first, count, first],
+    )
+    cursor.execute(
+        """
+        INSERT INTO claims_claimclinician (claim_id, member_id, position)
+        SELECT claim.id,
+               (SELECT min(id) FROM members_member WHERE registration_number = '3000000')
+                 + (claim.id - %s + 1) %% %s,
+               0
+          FROM claims_claim AS claim
+         WHERE claim.external_ref LIKE 'ADM-%%' AND claim.flags <> 'MANUAL_REVIEW'
+        """,
+        [first, _ADMIN_MEMBERS],
+    )
+    cursor.execute(
+        """
+        INSERT INTO claims_claimsegment
+            (claim_id, clinician_id, position, start_date, end_date, scheme, handler)
+        SELECT claim.id, link.member_id, scheme.position - 1,
+               COALESCE(claim.incident_date, claim.incident_date_from),
+               COALESCE(claim.incident_date, claim.incident_date_to),
+               scheme.code, claim.lead_handler
+          FROM claims_claim AS claim
+          LEFT JOIN claims_claimclinician AS link ON link.claim_id = claim.id
+          CROSS JOIN LATERAL unnest(string_to_array(claim.schemes, ','))
+               WITH ORDINALITY AS scheme(code, position)
+         WHERE claim.external_ref LIKE 'ADM-%%'
+        """,
+        [],
+    )
+    cursor.execute(
+        """
+        INSERT INTO claims_claimhandling (claim_id, organisation_id)
+        SELECT claim.id, organisation.id
+          FROM claims_claim AS claim
+          JOIN handlers_handlerorganisation AS organisation
+            ON organisation.code = claim.lead_handler
+         WHERE claim.external_ref LIKE 'ADM-%%'
+        """,
+        [],
+    )
+    cursor.execute(
+        """
+        INSERT INTO claims_deadline
+            (claim_id, kind, category, due_on, suspended, status, met_on, non_working_day,
+             source, waived_reason, remind_on, updated_at)
+        SELECT claim.id, rule.kind, rule.category, rule.due_on, false,
+               CASE WHEN rule.met THEN 'met' WHEN rule.due_on < %s THEN 'missed' ELSE 'open' END,
+               CASE WHEN rule.met THEN rule.due_on - 3 END,
+               false, rule.source, '', NULL, now()
+          FROM claims_claim AS claim
+          CROSS JOIN LATERAL (VALUES
+              ('acknowledge_letter_of_claim', 'protocol', claim.letter_of_claim_on + 14,
+               claim.id %% 4 <> 0, 'Pre-Action Protocol §3: acknowledge within 14 days'),
+              ('letter_of_response', 'protocol',
+               (claim.letter_of_claim_on + interval '4 months')::date,
+               claim.id %% 3 = 1, 'Pre-Action Protocol §3: respond within 4 months'),
+              ('limitation', 'limitation',
+               (COALESCE(claim.incident_date, claim.incident_date_to, date '2017-06-01')
+                + interval '3 years' + (claim.id %% 900) * interval '1 day')::date,
+               claim.id %% 2 = 0, 'Limitation Act 1980 ss.11, 14, 28')
+          ) AS rule(kind, category, due_on, met, source)
+         WHERE claim.external_ref LIKE 'ADM-%%'
+        """,
+        [today],
+    )
+    cursor.execute(
+        """
+        INSERT INTO claims_reserve (claim_id, head, amount, reason, set_by_label, created_at)
+        SELECT claim.id, head.code,
+               round((1000 + (claim.id * head.weight) %% 250000)::numeric, 2) + 0.45,
+               'Initial reserve', 'bench', claim.created_at + head.weight * interval '1 hour'
+          FROM claims_claim AS claim
+          CROSS JOIN (VALUES ('damages', 7), ('claimant_costs', 3), ('defence_costs', 2))
+               AS head(code, weight)
+         WHERE claim.external_ref LIKE 'ADM-%%' AND claim.id %% 10 < 3
+        UNION ALL
+        SELECT claim.id, 'damages', round((5000 + claim.id %% 400000)::numeric, 2),
+               'Revised after expert report', 'bench', claim.created_at + interval '90 days'
+          FROM claims_claim AS claim
+         WHERE claim.external_ref LIKE 'ADM-%%' AND claim.id %% 10 = 0
+        """,
+        [],
+    )
+    cursor.execute(
+        """
+        INSERT INTO claims_payment
+            (claim_id, head, amount, paid_on, payee_type, payee_name, reference,
+             recorded_by_label, created_at)
+        SELECT claim.id, 'defence_costs', round((200 + claim.id %% 9000)::numeric, 2),
+               LEAST(claim.notified_on + 200, %s::date), 'defence_solicitor', 'Panel LLP',
+               'INV-' || claim.id, 'bench', claim.created_at
+          FROM claims_claim AS claim
+         WHERE claim.external_ref LIKE 'ADM-%%' AND claim.id %% 10 = 5
+        """,
+        [today],
+    )
+    cursor.execute(
+        """
+        INSERT INTO claims_claimnote (claim_id, author_label, text, created_at)
+        SELECT claim.id, 'bench', 'Records requested from the practice.', claim.created_at
+          FROM claims_claim AS claim
+         WHERE claim.external_ref LIKE 'ADM-%%' AND claim.id %% 5 = 0
+        """,
+        [],
+    )
+    cursor.execute(
+        """
+        INSERT INTO audit_auditevent
+            (at, actor_label, action, subject_type, subject_id, subject_repr, before, after,
+             reason)
+        SELECT claim.created_at, 'bench', 'claim.create', 'claims.claim', claim.id::text,
+               claim.reference, NULL, '{}'::jsonb, 'Bench data'
+          FROM claims_claim AS claim
+         WHERE claim.external_ref LIKE 'ADM-%%'
+        """,
+        [],
+    )
+
+
+def _timed(client, url: str, runs: int) -> dict:
+    """Server time of one page through the Django test client: the best and the median of
+    `runs` requests after one to warm the caches, and the queries one request makes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    if response.streaming:
+        for _ in response.streaming_content:
+            pass
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.get(url)
+        if response.streaming:
+            for _ in response.streaming_content:
+                pass
+        seconds.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+        if response.streaming:
+            for _ in response.streaming_content:
+                pass
+    seconds.sort()
+    return {
+        "best_ms": round(seconds[0] * 1000, 1),
+        "median_ms": round(seconds[len(seconds) // 2] * 1000, 1),
+        "worst_ms": round(seconds[-1] * 1000, 1),
+        "queries": len(queries),
+    }
+
+
+@scenario("admin_pages_1m")
+def admin_pages_1m() -> dict:
+    """Admin target (issue 6): with 1,000,000 claims, the claim list unfiltered, filtered by
+    scheme, searched by an NHS number, and the claim page, each under 300 ms server time; also
+    the other filters, the dashboard and the CSV export of about 110,000 rows (time, and the
+    peak Python memory while streaming it, against a tenth as many rows)."""
+    import datetime
+    import tracemalloc
+
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    from claims.deadline_services import claims_deadlines_recompute
+    from claims.models import Claim, Deadline
+    from claims.routing_services import claims_route
+    from claims.services import note_add, payment_record, reserve_set
+    from handlers.services import account_create
+    from members.validators import nhs_number_display
+
+    today = timezone.localdate()
+    figures: dict = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM claims_claim WHERE external_ref LIKE 'ADM-%%'")
+        loaded = cursor.fetchone()[0]
+        if loaded < _ADMIN_CLAIMS:
+            started = time.perf_counter()
+            _admin_population(cursor, _ADMIN_CLAIMS, today)
+            figures["load_seconds"] = round(time.perf_counter() - started, 1)
+            started = time.perf_counter()
+            cursor.execute("VACUUM ANALYZE")
+            figures["vacuum_analyze_seconds"] = round(time.perf_counter() - started, 1)
+    figures["claims"] = Claim.objects.count()
+    figures["deadlines"] = Deadline.objects.count()
+
+    user, _ = account_create(
+        actor=None,
+        username="bench_caseworker",
+        role="caseworker",
+        organisation_code="NHSR",
+        password="bench-only-password",
+        email="caseworker@example.org",
+        update_existing=True,
+    )
+    # Five claims across the table, given what the service path writes (a real routing
+    # decision with its reasons, deadline history, money and a note), to time their pages.
+    sample = list(
+        Claim.objects.filter(
+            external_ref__in=[f"ADM-{n}" for n in (4, 250_004, 500_004, 750_004, 999_904)]
+        ).order_by("pk")
+    )
+    for claim in sample:
+        if not claim.routing_decisions.exists():
+            claims_route(claim_ids=[claim.pk], actor=None, cause="Bench: routed by the service")
+            claims_deadlines_recompute(claim_ids=[claim.pk], actor=None, reason="Bench")
+            reserve_set(claim=claim, actor=user, head="damages", amount="25000.00", reason="Bench")
+            payment_record(
+                claim=claim,
+                actor=user,
+                head="defence_costs",
+                amount="1250.50",
+                paid_on=today,
+                payee_type="defence_solicitor",
+            )
+            note_add(claim=claim, actor=user, text="Bench note")
+
+    client = Client()
+    client.force_login(user)
+    runs = 7
+    searched = next(c for c in sample if c.claimant_nhs_number)
+    pages = {
+        "list_unfiltered": "/admin/claims/claim/",
+        "list_scheme_elsgp": "/admin/claims/claim/?scheme=ELSGP",
+        "list_scheme_cnsc": "/admin/claims/claim/?scheme=CNSC",
+        "list_nhs_number_search": "/admin/claims/claim/?q="
+        + nhs_number_display(searched.claimant_nhs_number).replace(" ", "+"),
+        "list_name_search": "/admin/claims/claim/?q=Okafor",
+        "list_reference_search": f"/admin/claims/claim/?q={searched.reference}",
+        "list_gmc_search": "/admin/claims/claim/?q=3000123",
+        "list_triage_queue": "/admin/claims/claim/?triage=queue",
+        "list_overdue_open": "/admin/claims/claim/?deadline=overdue&status__exact=open",
+        "list_lead_mdu": "/admin/claims/claim/?lead_handler=MDU",
+        "list_apportionment": "/admin/claims/claim/?flag=APPORTIONMENT_REQUIRED",
+        "list_incident_range": "/admin/claims/claim/?incident_date_after=2016-01-01"
+        "&incident_date_before=2016-03-31",
+        "list_page_100": "/admin/claims/claim/?p=100",
+    }
+    for name, url in pages.items():
+        figures[name] = _timed(client, url, runs)
+    claim_pages = [_timed(client, f"/admin/claims/claim/{c.pk}/change/", runs) for c in sample]
+    figures["claim_page"] = {
+        "best_ms": min(p["best_ms"] for p in claim_pages),
+        "median_ms": sorted(p["median_ms"] for p in claim_pages)[len(claim_pages) // 2],
+        "worst_ms": max(p["worst_ms"] for p in claim_pages),
+        "queries": max(p["queries"] for p in claim_pages),
+    }
+
+    # The dashboard is cached for a minute; time the work behind it, uncached.
+    dashboard = []
+    for _ in range(3):
+        cache.clear()
+        started = time.perf_counter()
+        assert client.get("/admin/").status_code == 200
+        dashboard.append(time.perf_counter() - started)
+    figures["dashboard_uncached_best_ms"] = round(min(dashboard) * 1000, 1)
+    started = time.perf_counter()
+    client.get("/admin/")
+    figures["dashboard_cached_ms"] = round((time.perf_counter() - started) * 1000, 1)
+
+    def export(url: str) -> tuple[int, float, int]:
+        tracemalloc.start()
+        started = time.perf_counter()
+        response = client.get(url)
+        lines = sum(chunk.count(b"\n") for chunk in response.streaming_content)
+        seconds = time.perf_counter() - started
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return lines - 1, seconds, peak
+
+    # Stage "letter of claim" is a ninth of the claims: about 110,000 rows.
+    rows, seconds, peak = export("/admin/claims/claim/export/?stage__exact=letter_of_claim")
+    small_rows, _, small_peak = export(
+        "/admin/claims/claim/export/?stage__exact=letter_of_claim&notified_after="
+        + (today - datetime.timedelta(days=400)).isoformat()
+    )
+    figures["export"] = {
+        "rows": rows,
+        "seconds_with_tracemalloc": round(seconds, 1),
+        "peak_python_mib": round(peak / 2**20, 1),
+        "smaller_rows": small_rows,
+        "smaller_peak_python_mib": round(small_peak / 2**20, 1),
+    }
+    started = time.perf_counter()
+    response = client.get("/admin/claims/claim/export/?stage__exact=letter_of_claim")
+    for _ in response.streaming_content:
+        pass
+    figures["export"]["seconds"] = round(time.perf_counter() - started, 1)
+    return figures
