@@ -11,6 +11,7 @@ from django.utils import timezone
 from claims.models import Claim, MoneyHead, Outcome, Payment
 from claims.services import CLAIM_EDITABLE_FIELDS
 from members.models import Member
+from members.validators import nhs_number_normalise
 
 
 class DateInput(forms.DateInput):
@@ -66,6 +67,12 @@ class ClaimAdminForm(forms.ModelForm):
         help_text="One member key a line, in order: GMC:1234567, NMC:12A3456B, GPHC:2012345.",
     )
     expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    claimant_nhs_number = forms.CharField(
+        label="Claimant NHS number",
+        max_length=20,
+        required=False,
+        help_text="10 digits, with or without spaces (943 476 5919).",
+    )
 
     class Meta:
         model = Claim
@@ -86,6 +93,9 @@ class ClaimAdminForm(forms.ModelForm):
                     "position", "pk"
                 )
             )
+
+    def clean_claimant_nhs_number(self) -> str:
+        return nhs_number_normalise(self.cleaned_data.get("claimant_nhs_number") or "")
 
     def clean_clinicians(self) -> list[Member]:
         return members_from_keys(self.cleaned_data.get("clinicians") or "")
