@@ -65,3 +65,48 @@ def mdu_handler(db):
 @pytest.fixture
 def importer(db):
     return _persona("importer", "importer", "MPS", staff=False)
+
+
+# -- the browser tests (portal and admin): Playwright driving Debian's Chromium -----------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser():
+    """Chromium under Playwright, for tests marked `browser` that make every row they need in
+    fixtures listed before this one (see docs/portal.md: while the browser is open Django keeps
+    database connections per async context, so the test body must not use the ORM)."""
+    import os
+    from pathlib import Path
+
+    # Not a skip: CI installs Chromium (.ci/run), and a missing browser must fail the run.
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} is missing: apt-get install -y chromium"
+    from playwright.sync_api import sync_playwright
+
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def new_page(browser, width=1280, height=900):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    context.set_default_timeout(15_000)
+    return context.new_page()
