@@ -140,11 +140,17 @@ def claims_filter(claims: QuerySet[Claim], **filters) -> QuerySet[Claim]:
             claims = claims.filter(**{name: filters[name]})
     if filters.get("practice"):
         claims = claims.filter(practice__ods_code=filters["practice"])
-    if filters.get("incident_date_after"):
-        after = filters["incident_date_after"]
+    after, before = filters.get("incident_date_after"), filters.get("incident_date_before")
+    if after and before:
+        # Both ends as one condition per column, so each arm is one index range (the single
+        # dates' and, through claim_incident_to, the ranges').
+        claims = claims.filter(
+            Q(incident_date__gte=after, incident_date__lte=before)
+            | Q(incident_date_to__gte=after, incident_date_from__lte=before)
+        )
+    elif after:
         claims = claims.filter(Q(incident_date__gte=after) | Q(incident_date_to__gte=after))
-    if filters.get("incident_date_before"):
-        before = filters["incident_date_before"]
+    elif before:
         claims = claims.filter(Q(incident_date__lte=before) | Q(incident_date_from__lte=before))
     if filters.get("notified_after"):
         claims = claims.filter(notified_on__gte=filters["notified_after"])
