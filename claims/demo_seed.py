@@ -8,6 +8,7 @@ follow domain.md §6; NHS numbers come from the 999 range that is never issued.
 import datetime
 import random
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -20,7 +21,9 @@ from claims.models import (
     Claim,
     ClaimClinician,
     MatterType,
+    MoneyHead,
     Outcome,
+    Reserve,
     Stage,
     Status,
 )
@@ -396,6 +399,11 @@ def _seed_claims(count: int, people, summary: SeedSummary) -> None:
                 changes=((claim, None, audit_snapshot(claim)) for claim in claims),
                 reason="Demo data",
             )
+            Reserve.objects.bulk_create(
+                _demo_reserves(claim, index)
+                for claim, index in zip(claims, indexes, strict=True)
+                if index % 3 == 0
+            )
             for first in range(0, len(claims), ROUTING_BATCH):
                 batch = [claim.pk for claim in claims[first : first + ROUTING_BATCH]]
                 claims_route(
@@ -405,6 +413,19 @@ def _seed_claims(count: int, people, summary: SeedSummary) -> None:
                     claim_ids=batch, actor=None, actor_label="seed_demo", reason="Claim recorded"
                 )
         summary.claims += len(claims)
+
+
+def _demo_reserves(claim: Claim, index: int) -> Reserve:
+    """A damages reserve on every third demo claim, so the dashboard's reserve chart has
+    something to show (pounds and pence, as Decimal)."""
+    rng = random.Random(f"reserve-{index}")
+    return Reserve(
+        claim=claim,
+        head=MoneyHead.DAMAGES,
+        amount=Decimal(rng.randint(2_000, 400_000)) + Decimal("0.50"),
+        reason="Initial reserve",
+        set_by_label="seed_demo",
+    )
 
 
 def _seed_accounts(summary: SeedSummary) -> None:

@@ -54,6 +54,20 @@ def test_seed_demo_is_idempotent_and_grows_only_by_the_new_claims(settings):
     assert Claim.objects.count() == 150
 
 
+def test_every_third_demo_claim_has_a_damages_reserve_for_the_dashboard(settings):
+    from decimal import Decimal
+
+    from claims.models import Reserve
+
+    settings.DEBUG = True
+    seed(30)
+    seed(30)
+    reserves = list(Reserve.objects.all())
+    assert len(reserves) == 10
+    assert {r.head for r in reserves} == {"damages"}
+    assert all(r.amount > Decimal("0") and r.amount % 1 == Decimal("0.50") for r in reserves)
+
+
 def test_demo_claims_look_like_real_ones(settings):
     settings.DEBUG = True
     seed(400)
