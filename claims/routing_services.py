@@ -5,15 +5,17 @@ batch, so re-routing 100,000 claims is a few hundred queries, not a few hundred 
 
 import dataclasses
 import datetime
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from audit.services import Actor, audit_record_many
+from audit.services import Actor, AuditSubject, audit_record_many
 from claims.models import (
     ROUTING_FACT_FIELDS,
     Activity,
@@ -25,7 +27,7 @@ from claims.models import (
     RoutingDecision,
     Status,
 )
-from config.postgres_copy import copy_into, json_text
+from config.postgres_copy import AnyOf, copy_into, json_text
 from handlers.models import Handler, HandlerOrganisation
 from schemes import routing
 from schemes.selectors import CoverBook, agreements_as_facts, cover_book_for
@@ -37,9 +39,9 @@ BATCH_SIZE = 2000
 _SPLIT_BOUNDARIES = (routing.NHS_PRIMARY_CARE_START, routing.CNST_START)
 
 
-@dataclass(frozen=True)
-class Placement:
-    """Where a claim sits: what a move changes, and what the portal's visibility follows."""
+class Placement(NamedTuple):
+    """Where a claim sits: what a move changes, and what the portal's visibility follows. A
+    tuple, because a re-route builds and compares one for every claim it reads."""
 
     schemes: str
     lead_handler: str
@@ -95,7 +97,7 @@ _FACT_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class ClaimRow:
     """What routing reads of a stored claim, loaded as plain values: building model instances
     for 100,000 claims would cost more than deciding where they go."""
@@ -119,16 +121,22 @@ class ClaimRow:
     # (member id, role), in the order the sender gave.
     clinicians: list[tuple[int, str]] = dataclasses.field(default_factory=list)
 
+    @property
+    def placement(self) -> Placement:
+        return Placement(self.schemes, self.lead_handler, self.handlers, self.flags)
 
-def claim_rows(ids: Iterable[int]) -> list[ClaimRow]:
-    """Two queries for any number of claims: the claims, then their clinicians."""
+
+def claim_rows(ids: Iterable[int], *, lock: bool = False) -> list[ClaimRow]:
+    """Two queries for any number of claims: the claims, then their clinicians. With `lock`, the
+    claims are locked by the first (a person editing one meanwhile waits rather than racing the
+    re-route)."""
     ids = list(ids)
-    rows = {
-        values[0]: ClaimRow(*values)
-        for values in Claim.objects.filter(pk__in=ids).order_by("pk").values_list(*_FACT_COLUMNS)
-    }
+    claims = Claim.objects.filter(AnyOf(F("pk"), ids)).order_by("pk").values_list(*_FACT_COLUMNS)
+    if lock:
+        claims = claims.select_for_update(of=("self",))
+    rows = {values[0]: ClaimRow(*values) for values in claims}
     for claim_id, member_id, role in (
-        ClaimClinician.objects.filter(claim_id__in=ids)
+        ClaimClinician.objects.filter(AnyOf(F("claim_id"), ids))
         .order_by("claim_id", "position", "pk")
         .values_list("claim_id", "member_id", "member__role")
     ):
@@ -203,9 +211,63 @@ def facts_snapshot(facts: routing.ClaimFacts) -> dict:
     return snapshot
 
 
+@dataclass(eq=False, slots=True)
+class Ruling:
+    """What routing decides on one set of facts, with what storing it takes, worked out once for
+    every claim whose facts are identical. routing.route is pure (facts and agreements in, the
+    same decision out, every time), so sharing its answer is exact."""
+
+    facts: routing.ClaimFacts
+    decision: routing.Decision
+    placement: Placement
+    triage: bool
+    # (clinician index or None, position, start, end, scheme, handler): the claim's segments
+    # once the index is replaced by that clinician's member id.
+    segments: tuple[tuple, ...]
+    # The facts and the outcome as JSON text, made on first write.
+    facts_text: str | None = None
+    outcome_text: str | None = None
+
+    def texts(self) -> tuple[str, str]:
+        if self.facts_text is None:
+            self.facts_text = json_text(facts_snapshot(self.facts))
+            self.outcome_text = json_text(self.decision.as_dict())
+        return self.facts_text, self.outcome_text
+
+
+@functools.lru_cache(maxsize=8192)
+def ruling_for(facts: routing.ClaimFacts, agreements: tuple[routing.Agreement, ...]) -> Ruling:
+    """Route these facts, remembering the answer: a re-route of 100,000 claims meets the same
+    facts (incident date, roles, MDOs, decision date) thousands of times. Bounded, so a worker
+    holds a few tens of megabytes at most."""
+    decision = routing.route(facts, agreements)
+    return Ruling(
+        facts=facts,
+        decision=decision,
+        placement=Placement.of_decision(decision),
+        triage=routing.UNDETERMINED in decision.schemes or routing.MANUAL_REVIEW in decision.flags,
+        segments=tuple(
+            (s.clinician, position, s.start, s.end, s.scheme, s.handler or "")
+            for position, s in enumerate(decision.segments)
+        ),
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _placement_dict(placement: Placement) -> dict:
+    """One dict per distinct placement, shared by every audit row that shows it (the audit writer
+    serialises a shared mapping once). Never modified."""
+    return placement.as_dict()
+
+
+@functools.lru_cache(maxsize=1024)
+def _placement_text(placement: Placement) -> str | None:
+    return json_text(placement.as_dict()) if placement.schemes else None
+
+
 def _write(
     *,
-    decided: list[tuple[ClaimRow, routing.ClaimFacts, routing.Decision]],
+    decided: list[tuple[ClaimRow, Ruling]],
     record_all: bool,
     actor: Actor,
     actor_label: str,
@@ -213,28 +275,35 @@ def _write(
     decision_date: datetime.date,
 ) -> RouteOutcome:
     outcome = RouteOutcome(routed=len(decided))
-    changed: list[tuple[ClaimRow, routing.ClaimFacts, routing.Decision, Placement]] = []
-    for claim, facts, decision in decided:
-        before = Placement.of_claim(claim)
-        after = Placement.of_decision(decision)
-        if before != after or record_all:
-            changed.append((claim, facts, decision, before))
-            if before != after and before.schemes:
-                outcome.moves.append(Move(claim.pk, claim.reference, before, after))
+    changed: list[tuple[ClaimRow, Ruling, Placement]] = []
+    for claim, ruling in decided:
+        before = claim.placement
+        if before != ruling.placement or record_all:
+            changed.append((claim, ruling, before))
+            if before != ruling.placement and before.schemes:
+                outcome.moves.append(Move(claim.pk, claim.reference, before, ruling.placement))
     if not changed:
         return outcome
 
-    organisation_ids = dict(HandlerOrganisation.objects.values_list("code", "id"))
     user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
     now = timezone.now()
-    changed_ids = [claim.pk for claim, *_ in changed]
-    decisions, segments, handlings, audits, placements = [], [], [], [], []
-    for claim, facts, decision, before in changed:
-        after = Placement.of_decision(decision)
-        triage = routing.UNDETERMINED in decision.schemes or routing.MANUAL_REVIEW in decision.flags
+    cause = cause[:200]
+    decisions, segments, audits, placements = [], [], [], []
+    rehandled_ids, handlings = [], []
+    organisation_ids: dict[str, int] | None = None
+    for claim, ruling, before in changed:
+        after = ruling.placement
         placements.append(
-            (claim.pk, after.schemes, after.lead_handler, after.handlers, after.flags, triage)
+            (
+                claim.pk,
+                after.schemes,
+                after.lead_handler,
+                after.handlers,
+                after.flags,
+                ruling.triage,
+            )
         )
+        facts_text, outcome_text = ruling.texts()
         decisions.append(
             (
                 claim.pk,
@@ -242,11 +311,11 @@ def _write(
                 decision_date,
                 user_id,
                 actor_label,
-                cause[:200],
-                decision.rule_version,
-                json_text(facts_snapshot(facts)),
-                json_text(decision.as_dict()),
-                json_text(before.as_dict() if before.schemes else None),
+                cause,
+                ruling.decision.rule_version,
+                facts_text,
+                outcome_text,
+                _placement_text(before),
                 after.schemes,
                 after.lead_handler,
             )
@@ -255,31 +324,43 @@ def _write(
         segments.extend(
             (
                 claim.pk,
-                clinician_ids[segment.clinician] if segment.clinician is not None else None,
+                None if clinician is None else clinician_ids[clinician],
                 position,
-                segment.start,
-                segment.end,
-                segment.scheme,
-                segment.handler or "",
+                start,
+                end,
+                scheme,
+                handler,
             )
-            for position, segment in enumerate(decision.segments)
+            for clinician, position, start, end, scheme, handler in ruling.segments
         )
-        handlings.extend(
-            (claim.pk, organisation_ids[code])
-            for code in decision.handlers
-            if code in organisation_ids
-        )
+        # Who can see the claim changes only when the set of handlers does.
+        if before.handlers != after.handlers or record_all:
+            if organisation_ids is None:
+                organisation_ids = dict(HandlerOrganisation.objects.values_list("code", "id"))
+            rehandled_ids.append(claim.pk)
+            handlings.extend(
+                (claim.pk, organisation_ids[code])
+                for code in ruling.decision.handlers
+                if code in organisation_ids
+            )
         if before != after:
-            subject = Claim(pk=claim.pk, reference=claim.reference)
-            audits.append((subject, before.as_dict() if before.schemes else None, after.as_dict()))
+            audits.append(
+                (
+                    AuditSubject("claims.claim", claim.pk, claim.reference),
+                    _placement_dict(before) if before.schemes else None,
+                    _placement_dict(after),
+                )
+            )
         claim.schemes, claim.lead_handler = after.schemes, after.lead_handler
         claim.handlers, claim.flags = after.handlers, after.flags
 
+    changed_ids = [claim.pk for claim, _, _ in changed]
     _store_placements(placements)
-    ClaimSegment.objects.filter(claim_id__in=changed_ids).delete()
+    ClaimSegment.objects.filter(AnyOf(F("claim_id"), changed_ids)).delete()
     copy_into(ClaimSegment, _SEGMENT_COLUMNS, segments)
-    ClaimHandling.objects.filter(claim_id__in=changed_ids).delete()
-    copy_into(ClaimHandling, ("claim_id", "organisation_id"), handlings)
+    if rehandled_ids:
+        ClaimHandling.objects.filter(AnyOf(F("claim_id"), rehandled_ids)).delete()
+        copy_into(ClaimHandling, ("claim_id", "organisation_id"), handlings)
     copy_into(RoutingDecision, _DECISION_COLUMNS, decisions)
     audit_record_many(
         actor=actor,
@@ -333,7 +414,7 @@ def _store_placements(placements: list[tuple]) -> None:
     columns = list(zip(*placements, strict=True))
     with connection.cursor() as cursor:
         # %b: binary parameters; psycopg's text array quoting costs more than the update.
-        cursor.cursor.execute(
+        cursor.execute(
             """
             UPDATE claims_claim AS claim
                SET schemes = new.schemes, lead_handler = new.lead_handler,
@@ -353,18 +434,17 @@ def claims_decide(
     *,
     decision_date: datetime.date,
     agreements: Sequence[routing.Agreement] | None = None,
-) -> list[tuple[ClaimRow, routing.ClaimFacts, routing.Decision]]:
-    """Decide, without writing."""
+) -> list[tuple[ClaimRow, Ruling]]:
+    """Decide, without writing: each claim with the ruling on its facts."""
     agreements = agreements_as_facts() if agreements is None else tuple(agreements)
     book = cover_book_for(
         (member_id for claim in claims for member_id, _ in claim.clinicians),
         agreements=agreements,
     )
-    decided = []
-    for claim in claims:
-        facts = claim_facts(claim, book=book, decision_date=decision_date)
-        decided.append((claim, facts, routing.route(facts, agreements)))
-    return decided
+    return [
+        (claim, ruling_for(claim_facts(claim, book=book, decision_date=decision_date), agreements))
+        for claim in claims
+    ]
 
 
 @transaction.atomic
@@ -383,9 +463,7 @@ def claims_route(
     changed); re-routes pass False so only moves leave a trace and a second run writes nothing.
     """
     decision_date = decision_date or timezone.localdate()
-    # Lock the rows: a person editing a claim meanwhile waits rather than racing the re-route.
-    list(Claim.objects.select_for_update().filter(pk__in=claim_ids).values_list("pk"))
-    decided = claims_decide(claim_rows(claim_ids), decision_date=decision_date)
+    decided = claims_decide(claim_rows(claim_ids, lock=True), decision_date=decision_date)
     return _write(
         decided=decided,
         record_all=record_all,
@@ -420,10 +498,10 @@ def claims_preview_moves(
     ids = list(reroute_candidates().order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(ids), BATCH_SIZE):
         claims = claim_rows(ids[start : start + BATCH_SIZE])
-        for claim, _, decision in claims_decide(
+        for claim, ruling in claims_decide(
             claims, decision_date=decision_date, agreements=agreements
         ):
-            before, after = Placement.of_claim(claim), Placement.of_decision(decision)
+            before, after = claim.placement, ruling.placement
             if before != after:
                 moves.append(Move(claim.pk, claim.reference, before, after))
     return moves

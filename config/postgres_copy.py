@@ -1,13 +1,26 @@
-"""Bulk writes for the few places that write tens of thousands of rows at once (re-routing,
-imports, deadlines): PostgreSQL COPY, or one INSERT/UPDATE over unnest()ed arrays, which skip
-building a model instance per row and cost one statement however many rows there are; other
-databases (the SQLite demo) fall back to bulk_create and bulk_update."""
+"""Bulk reads and writes for the few places that handle tens of thousands of rows at once
+(re-routing, imports, deadlines): PostgreSQL COPY, or one INSERT/UPDATE over unnest()ed arrays,
+which skip building a model instance per row and cost one statement however many rows there are,
+and `AnyOf` for batches of ids; other databases (the SQLite demo) fall back to bulk_create,
+bulk_update and IN."""
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
+from django.db.models.lookups import In
+
+
+class AnyOf(In):
+    """`AnyOf(F("field"), values)` in a filter: `field IN values`, sent on PostgreSQL as one array
+    parameter (`field = ANY(%s)`). For the thousands of ids of a batch that halves the cost of
+    the read against one placeholder per id (measured by make bench); elsewhere a plain IN."""
+
+    def as_postgresql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        return f"{lhs} = ANY(%s)", (*lhs_params, [value for value in self.rhs if value is not None])
 
 
 def json_text(value: Any) -> str | None:
@@ -42,12 +55,17 @@ def copy_into(
         return len(rows)
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(column) for column in columns)
-    with (
-        connection.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
-    ):
+    statement = f"COPY {table} ({names}) FROM STDIN"
+    started = time.monotonic()
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
+    if connection.queries_logged:
+        # COPY bypasses Django's cursor wrapper; logged by hand so that query-count tests and the
+        # benchmark count it like any other statement.
+        connection.queries_log.append(
+            {"sql": f"{statement} -- {len(rows)} rows", "time": f"{time.monotonic() - started:.3f}"}
+        )
     return len(rows)
 
 

@@ -10,6 +10,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from django.db.models import F
+
+from config.postgres_copy import AnyOf
 from members.models import Employment, Membership
 from schemes import routing
 from schemes.models import ElsAgreement
@@ -39,17 +42,31 @@ class CoverBook:
     employments: dict[int, list[tuple[datetime.date, datetime.date | None, int, int]]] = field(
         default_factory=lambda: defaultdict(list)
     )
+    # Answers already given: claims in a batch share clinicians and dates (a GP with many claims,
+    # a decision date), and the answer for one (member, date, practice) never changes within it.
+    _own: dict[tuple[int, datetime.date], str | None] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _both: dict[tuple, tuple[str | None, str | None]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def own_mdo_on(self, member_id: int, on: datetime.date) -> str | None:
         """The member's MDO on a date. Concurrent memberships with two organisations are rare;
         then one with an ELS agreement wins, else the longest-standing (an assumption, as
         docs/routing.md says)."""
+        key = (member_id, on)
+        try:
+            return self._own[key]
+        except KeyError:
+            pass
         held = [
             (code not in self.agreement_codes, start, code)
             for start, end, code in self.memberships.get(member_id, ())
             if _covers(start, end, on)
         ]
-        return min(held)[2] if held else None
+        mdo = self._own[key] = min(held)[2] if held else None
+        return mdo
 
     def employer_on(self, member_id: int, on: datetime.date, practice_id: int | None) -> int | None:
         """The GP member employing this member on a date, preferring an employment at the
@@ -64,9 +81,19 @@ class CoverBook:
     def mdos_on(
         self, member_id: int, on: datetime.date, practice_id: int | None
     ) -> tuple[str | None, str | None]:
+        """The member's own MDO on a date and that of the GP member employing them then."""
+        key = (member_id, on, practice_id)
+        try:
+            return self._both[key]
+        except KeyError:
+            pass
         employer = self.employer_on(member_id, on, practice_id)
         own = self.own_mdo_on(member_id, on)
-        return own, self.own_mdo_on(employer, on) if employer is not None else None
+        both = self._both[key] = (
+            own,
+            self.own_mdo_on(employer, on) if employer is not None else None,
+        )
+        return both
 
 
 def cover_book_for(
@@ -76,15 +103,19 @@ def cover_book_for(
     book = CoverBook(agreement_codes=frozenset(a.organisation for a in agreements))
     if not ids:
         return book
-    jobs = Employment.objects.filter(member_id__in=ids, employer_id__isnull=False).values_list(
-        "member_id", "start_date", "end_date", "employer_id", "practice_id"
+    jobs = (
+        Employment.objects.filter(AnyOf(F("member_id"), ids), employer_id__isnull=False)
+        .order_by()
+        .values_list("member_id", "start_date", "end_date", "employer_id", "practice_id")
     )
     employer_ids = set()
     for member_id, start, end, employer_id, practice_id in jobs:
         book.employments[member_id].append((start, end, employer_id, practice_id))
         employer_ids.add(employer_id)
-    for member_id, start, end, code in Membership.objects.filter(
-        member_id__in=ids | employer_ids
-    ).values_list("member_id", "start_date", "end_date", "organisation__code"):
+    for member_id, start, end, code in (
+        Membership.objects.filter(AnyOf(F("member_id"), ids | employer_ids))
+        .order_by()
+        .values_list("member_id", "start_date", "end_date", "organisation__code")
+    ):
         book.memberships[member_id].append((start, end, code))
     return book
