@@ -178,10 +178,12 @@ class Claim(models.Model):
 
     # Current routing, kept on the claim so lists filter by indexed columns; segments and the
     # decision history with its reasons are in ClaimSegment and RoutingDecision.
+    # Not indexed: the scheme filter matches any segment (ClaimSegment, indexed), and every
+    # index here is one more entry to write for each claim a re-route moves.
     schemes = models.CharField(
-        max_length=100, blank=True, db_index=True, help_text="Sorted scheme codes, comma-joined."
+        max_length=100, blank=True, help_text="Sorted scheme codes, comma-joined."
     )
-    lead_handler = models.CharField(max_length=16, blank=True, db_index=True)
+    lead_handler = models.CharField(max_length=16, blank=True)
     handlers = models.CharField(
         max_length=100, blank=True, help_text="Sorted handler codes of all segments, comma-joined."
     )
@@ -266,6 +268,8 @@ class Claim(models.Model):
             # The lists' order (newest first, the id breaking ties within one import batch)
             # read straight off the index, with no sort of a batch's rows.
             models.Index(fields=["created_at", "id"], name="claim_created_at_id"),
+            # Equality only: a plain index, without the pattern index db_index adds to text.
+            models.Index(fields=["lead_handler"], name="claim_lead_handler"),
             models.Index(
                 fields=["created_at"], condition=Q(needs_triage=True), name="claim_triage_queue"
             ),
@@ -327,7 +331,10 @@ class ClaimHandling(models.Model):
     """An organisation that handles some part of a claim. The portal shows a claim to exactly
     these organisations (domain.md §4: visible to every organisation handling a segment)."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="handlings")
+    # No index of its own: claim_handling_once (claim, organisation) serves lookups by claim.
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="handlings", db_index=False
+    )
     organisation = models.ForeignKey(
         HandlerOrganisation, on_delete=models.PROTECT, related_name="handlings"
     )
@@ -358,7 +365,10 @@ class ClaimSegment(models.Model):
     over a stretch of the incident, with its scheme and handler. Replaced on every re-route;
     the history is in RoutingDecision."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="segments")
+    # No index of its own: claim_segment_position (claim, position) serves lookups by claim.
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="segments", db_index=False
+    )
     clinician = models.ForeignKey(
         Member, null=True, blank=True, on_delete=models.PROTECT, related_name="claim_segments"
     )
@@ -383,12 +393,33 @@ class ClaimSegment(models.Model):
         return f"{self.claim_id}#{self.position} {self.scheme} {self.handler or '-'}"
 
 
-class RoutingDecision(models.Model):
-    """A routing decision as it was taken: the facts read, the outcome, the reasons, the rule
-    version and decision date, who or what decided, and what it replaced. A row is written when a
-    claim is first routed and whenever its outcome changes (a move)."""
+class RoutingRuling(models.Model):
+    """The facts a routing decision read and what it decided (design.md §3.2: schemes, lead
+    handler, handlers, flags, segments, reasons, rule version, decision date), stored once and
+    shared by every decision taken on identical facts with an identical outcome. A re-route of
+    100,000 claims meets the same facts thousands of times; each decision row points here rather
+    than repeating a few kilobytes of reasons. Never changed or deleted."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="routing_decisions")
+    key = models.UUIDField(
+        primary_key=True, editable=False, help_text="A hash of the facts and the outcome."
+    )
+    facts = models.JSONField()
+    outcome = models.JSONField()
+
+    def __str__(self) -> str:
+        return f"{', '.join(self.outcome.get('schemes', []))} ({self.key})"
+
+
+class RoutingDecision(models.Model):
+    """A routing decision as it was taken: the facts read, the outcome and its reasons (in the
+    shared ruling), the rule version and decision date, who or what decided, and what it
+    replaced. A row is written when a claim is first routed and whenever its outcome changes (a
+    move). Read through claims.selectors.claim_routing_history and claim_routing_current."""
+
+    # No index of its own: routing_decision_claim (claim, decided_at) serves lookups by claim.
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="routing_decisions", db_index=False
+    )
     decided_at = models.DateTimeField(auto_now_add=True)
     decision_date = models.DateField()
     decided_by = models.ForeignKey(
@@ -401,8 +432,9 @@ class RoutingDecision(models.Model):
     decided_by_label = models.CharField(max_length=150, blank=True)
     cause = models.CharField(max_length=200, help_text="Why the claim was (re-)routed.")
     rule_version = models.CharField(max_length=32)
-    facts = models.JSONField()
-    outcome = models.JSONField()
+    ruling = models.ForeignKey(
+        RoutingRuling, on_delete=models.PROTECT, related_name="decisions", db_index=False
+    )
     previous = models.JSONField(
         null=True, blank=True, help_text="Schemes, lead handler and handlers before this decision."
     )
@@ -415,6 +447,14 @@ class RoutingDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.claim_id} {self.schemes} -> {self.lead_handler or 'nobody'}"
+
+    @property
+    def facts(self) -> dict:
+        return self.ruling.facts
+
+    @property
+    def outcome(self) -> dict:
+        return self.ruling.outcome
 
 
 class RoutingJob(models.Model):

@@ -6,7 +6,10 @@ batch, so re-routing 100,000 claims is a few hundred queries, not a few hundred 
 import dataclasses
 import datetime
 import functools
+import hashlib
+import json
 import logging
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -25,9 +28,10 @@ from claims.models import (
     ClaimHandling,
     ClaimSegment,
     RoutingDecision,
+    RoutingRuling,
     Status,
 )
-from config.postgres_copy import AnyOf, copy_into, json_text
+from config.postgres_copy import AnyOf, array_literal, copy_into, json_text, values_of
 from handlers.models import Handler, HandlerOrganisation
 from schemes import routing
 from schemes.selectors import CoverBook, agreements_as_facts, cover_book_for
@@ -134,8 +138,8 @@ def claim_rows(ids: Iterable[int], *, lock: bool = False) -> list[ClaimRow]:
     claims = Claim.objects.filter(AnyOf(F("pk"), ids)).order_by("pk").values_list(*_FACT_COLUMNS)
     if lock:
         claims = claims.select_for_update(of=("self",))
-    rows = {values[0]: ClaimRow(*values) for values in claims}
-    for claim_id, member_id, role in (
+    rows = {values[0]: ClaimRow(*values) for values in values_of(claims)}
+    for claim_id, member_id, role in values_of(
         ClaimClinician.objects.filter(AnyOf(F("claim_id"), ids))
         .order_by("claim_id", "position", "pk")
         .values_list("claim_id", "member_id", "member__role")
@@ -158,37 +162,76 @@ def _segment_start_dates(claim: ClaimRow) -> list[datetime.date]:
     return dates
 
 
-def claim_facts(
-    claim: ClaimRow, *, book: CoverBook, decision_date: datetime.date
-) -> routing.ClaimFacts:
-    """The facts of domain.md §4 for a stored claim."""
+def _facts_key(claim: ClaimRow, book: CoverBook, decision_date: datetime.date) -> tuple:
+    """The facts of domain.md §4 for a stored claim as a plain tuple: ClaimFacts' fields in
+    order, each clinician's ClinicianFacts' fields in order. A tuple is built, hashed and
+    compared in C; doing so with the dataclasses for each of 100,000 claims costs more than
+    routing the few thousand distinct sets of facts among them."""
     starts = _segment_start_dates(claim)
+    practice_id = claim.practice_id
     clinicians = []
     for member_id, role in claim.clinicians:
-        on_each = tuple((day, *book.mdos_on(member_id, day, claim.practice_id)) for day in starts)
-        own, employer = (on_each[0][1], on_each[0][2]) if on_each else (None, None)
-        clinicians.append(
+        on_each = tuple((day, *book.mdos_on(member_id, day, practice_id)) for day in starts)
+        own, employer = on_each[0][1:] if on_each else (None, None)
+        clinicians.append((role, own, employer, book.own_mdo_on(member_id, decision_date), on_each))
+    return (
+        claim.matter_type,
+        claim.care_setting,
+        claim.activity,
+        decision_date,
+        claim.incident_date,
+        claim.incident_date_from,
+        claim.incident_date_to,
+        claim.coronavirus_response,
+        claim.other_indemnity,
+        claim.provider_cnst_member,
+        tuple(clinicians),
+    )
+
+
+def _facts_of(key: tuple) -> routing.ClaimFacts:
+    (
+        matter_type,
+        care_setting,
+        activity,
+        decision_date,
+        incident_date,
+        incident_date_from,
+        incident_date_to,
+        coronavirus_response,
+        other_indemnity,
+        provider_cnst_member,
+        clinicians,
+    ) = key
+    return routing.ClaimFacts(
+        matter_type=matter_type,
+        care_setting=care_setting,
+        activity=activity,
+        decision_date=decision_date,
+        incident_date=incident_date,
+        incident_date_from=incident_date_from,
+        incident_date_to=incident_date_to,
+        coronavirus_response=coronavirus_response,
+        other_indemnity=other_indemnity,
+        provider_cnst_member=provider_cnst_member,
+        clinicians=tuple(
             routing.ClinicianFacts(
                 role=role,
                 mdo_at_incident=own,
                 employer_mdo_at_incident=employer,
-                current_mdo=book.own_mdo_on(member_id, decision_date),
+                current_mdo=current,
                 mdos_on=on_each,
             )
-        )
-    return routing.ClaimFacts(
-        matter_type=claim.matter_type,
-        care_setting=claim.care_setting,
-        activity=claim.activity,
-        decision_date=decision_date,
-        incident_date=claim.incident_date,
-        incident_date_from=claim.incident_date_from,
-        incident_date_to=claim.incident_date_to,
-        coronavirus_response=claim.coronavirus_response,
-        other_indemnity=claim.other_indemnity,
-        provider_cnst_member=claim.provider_cnst_member,
-        clinicians=tuple(clinicians),
+            for role, own, employer, current, on_each in clinicians
+        ),
     )
+
+
+def claim_facts(
+    claim: ClaimRow, *, book: CoverBook, decision_date: datetime.date
+) -> routing.ClaimFacts:
+    """The facts of domain.md §4 for a stored claim."""
+    return _facts_of(_facts_key(claim, book, decision_date))
 
 
 def _jsonable(value):
@@ -224,22 +267,28 @@ class Ruling:
     # (clinician index or None, position, start, end, scheme, handler): the claim's segments
     # once the index is replaced by that clinician's member id.
     segments: tuple[tuple, ...]
-    # The facts and the outcome as JSON text, made on first write.
-    facts_text: str | None = None
-    outcome_text: str | None = None
+    # The stored form (RoutingRuling): key, facts and outcome as JSON text; made on first write.
+    stored: tuple[uuid.UUID, str, str] | None = None
 
-    def texts(self) -> tuple[str, str]:
-        if self.facts_text is None:
-            self.facts_text = json_text(facts_snapshot(self.facts))
-            self.outcome_text = json_text(self.decision.as_dict())
-        return self.facts_text, self.outcome_text
+    def stored_form(self) -> tuple[uuid.UUID, str, str]:
+        if self.stored is None:
+            facts_text = json_text(facts_snapshot(self.facts))
+            outcome_text = json_text(self.decision.as_dict())
+            self.stored = (ruling_key(facts_text, outcome_text), facts_text, outcome_text)
+        return self.stored
 
 
-@functools.lru_cache(maxsize=8192)
-def ruling_for(facts: routing.ClaimFacts, agreements: tuple[routing.Agreement, ...]) -> Ruling:
-    """Route these facts, remembering the answer: a re-route of 100,000 claims meets the same
-    facts (incident date, roles, MDOs, decision date) thousands of times. Bounded, so a worker
-    holds a few tens of megabytes at most."""
+def ruling_key(facts_text: str, outcome_text: str) -> uuid.UUID:
+    """The RoutingRuling key of this content: the same facts and outcome, the same key."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(facts_text.encode())
+    digest.update(b"\n")
+    digest.update(outcome_text.encode())
+    return uuid.UUID(bytes=digest.digest())
+
+
+def _ruling(facts_key: tuple, agreements: tuple[routing.Agreement, ...]) -> Ruling:
+    facts = _facts_of(facts_key)
     decision = routing.route(facts, agreements)
     return Ruling(
         facts=facts,
@@ -251,6 +300,28 @@ def ruling_for(facts: routing.ClaimFacts, agreements: tuple[routing.Agreement, .
             for position, s in enumerate(decision.segments)
         ),
     )
+
+
+class _Rulings:
+    """Rulings already made, by facts, under one set of agreements: a re-route of 100,000 claims
+    meets the same facts (incident date, roles, MDOs, decision date) thousands of times, and
+    routing.route is pure, so its answer is reused exactly. Kept across batches and jobs of a
+    worker; emptied when the agreements change, and when it reaches `limit` (a few tens of
+    megabytes)."""
+
+    limit = 20_000
+
+    def __init__(self) -> None:
+        self.agreements: tuple[routing.Agreement, ...] | None = None
+        self.by_facts: dict[tuple, Ruling] = {}
+
+    def under(self, agreements: tuple[routing.Agreement, ...]) -> dict[tuple, Ruling]:
+        if agreements != self.agreements or len(self.by_facts) >= self.limit:
+            self.agreements, self.by_facts = agreements, {}
+        return self.by_facts
+
+
+_rulings = _Rulings()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -290,6 +361,7 @@ def _write(
     cause = cause[:200]
     decisions, segments, audits, placements = [], [], [], []
     rehandled_ids, handlings = [], []
+    rulings: dict[uuid.UUID, tuple[uuid.UUID, str, str]] = {}
     organisation_ids: dict[str, int] | None = None
     for claim, ruling, before in changed:
         after = ruling.placement
@@ -303,7 +375,8 @@ def _write(
                 ruling.triage,
             )
         )
-        facts_text, outcome_text = ruling.texts()
+        stored = ruling.stored_form()
+        rulings[stored[0]] = stored
         decisions.append(
             (
                 claim.pk,
@@ -313,8 +386,7 @@ def _write(
                 actor_label,
                 cause,
                 ruling.decision.rule_version,
-                facts_text,
-                outcome_text,
+                stored[0],
                 _placement_text(before),
                 after.schemes,
                 after.lead_handler,
@@ -361,6 +433,7 @@ def _write(
     if rehandled_ids:
         ClaimHandling.objects.filter(AnyOf(F("claim_id"), rehandled_ids)).delete()
         copy_into(ClaimHandling, ("claim_id", "organisation_id"), handlings)
+    _store_rulings(rulings)
     copy_into(RoutingDecision, _DECISION_COLUMNS, decisions)
     audit_record_many(
         actor=actor,
@@ -392,12 +465,42 @@ _DECISION_COLUMNS = (
     "decided_by_label",
     "cause",
     "rule_version",
-    "facts",
-    "outcome",
+    "ruling_id",
     "previous",
     "schemes",
     "lead_handler",
 )
+
+
+def _store_rulings(rulings: dict[uuid.UUID, tuple[uuid.UUID, str, str]]) -> None:
+    """Store the rulings of a batch that are not stored yet: first which keys exist (keys only,
+    so the kilobytes of reasons travel and are parsed once per ruling, not once per batch), then
+    the new ones, skipping any a concurrent re-route has just written. The insert is sent even
+    when nothing is new, so every batch costs the same statements; in key order, so that two
+    batches writing the same new rulings at once wait for each other rather than deadlock."""
+    stored = set(
+        RoutingRuling.objects.filter(AnyOf(F("key"), list(rulings))).values_list("key", flat=True)
+    )
+    new = [ruling for key, ruling in rulings.items() if key not in stored]
+    if connection.vendor != "postgresql":
+        RoutingRuling.objects.bulk_create(
+            [RoutingRuling(key=k, facts=json.loads(f), outcome=json.loads(o)) for k, f, o in new],
+            ignore_conflicts=True,
+        )
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO claims_routingruling (key, facts, outcome)
+            SELECT * FROM unnest(%s::uuid[], %s::jsonb[], %s::jsonb[]) ORDER BY 1
+            ON CONFLICT (key) DO NOTHING
+            """,
+            [
+                array_literal([key for key, _, _ in new]),
+                [facts for _, facts, _ in new],
+                [outcome for _, _, outcome in new],
+            ],
+        )
 
 
 def _store_placements(placements: list[tuple]) -> None:
@@ -411,21 +514,23 @@ def _store_placements(placements: list[tuple]) -> None:
         Claim.objects.bulk_update(updates, _PLACEMENT_FIELDS, batch_size=BATCH_SIZE)
         Claim.objects.filter(pk__in=[c.pk for c in updates]).update(version=F("version") + 1)
         return
-    columns = list(zip(*placements, strict=True))
+    columns = [list(column) for column in zip(*placements, strict=True)]
+    arrays = [array_literal(column) or column for column in columns]
     with connection.cursor() as cursor:
-        # %b: binary parameters; psycopg's text array quoting costs more than the update.
+        # The id range lets PostgreSQL walk the primary key to the batch's rows instead of
+        # hashing the whole table to join 2,000 of them.
         cursor.execute(
             """
             UPDATE claims_claim AS claim
                SET schemes = new.schemes, lead_handler = new.lead_handler,
                    handlers = new.handlers, flags = new.flags,
                    needs_triage = new.needs_triage, version = claim.version + 1
-              FROM unnest(%b::bigint[], %b::text[], %b::text[], %b::text[], %b::text[],
-                          %b::boolean[])
+              FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],
+                          %s::boolean[])
                    AS new(id, schemes, lead_handler, handlers, flags, needs_triage)
-             WHERE claim.id = new.id
+             WHERE claim.id = new.id AND claim.id BETWEEN %s AND %s
             """,
-            [list(column) for column in columns],
+            [*arrays, min(columns[0]), max(columns[0])],
         )
 
 
@@ -441,10 +546,15 @@ def claims_decide(
         (member_id for claim in claims for member_id, _ in claim.clinicians),
         agreements=agreements,
     )
-    return [
-        (claim, ruling_for(claim_facts(claim, book=book, decision_date=decision_date), agreements))
-        for claim in claims
-    ]
+    known = _rulings.under(agreements)
+    decided = []
+    for claim in claims:
+        key = _facts_key(claim, book, decision_date)
+        ruling = known.get(key)
+        if ruling is None:
+            ruling = known[key] = _ruling(key, agreements)
+        decided.append((claim, ruling))
+    return decided
 
 
 @transaction.atomic

@@ -236,25 +236,48 @@ def claim_money(*, claim: Claim) -> MoneySummary:
 def claim_routing_current(*, claim: Claim) -> dict | None:
     """The claim's current routing as design.md §3.3 shows it: the answer of §3.2 (schemes,
     lead handler, handlers, flags, segments, reasons, rule version, decision date) and when it
-    was decided. None for a claim never routed."""
+    was decided. None for a claim never routed. One query."""
     decision = (
         RoutingDecision.objects.filter(claim=claim)
         .order_by("-decided_at", "-id")
-        .values("outcome", "decided_at")
+        .values("ruling__outcome", "decided_at")
         .first()
     )
     if decision is None:
         return None
-    return {**decision["outcome"], "decided_at": decision["decided_at"]}
+    return {**decision["ruling__outcome"], "decided_at": decision["decided_at"]}
 
 
-def claim_routing_history(*, claim: Claim) -> QuerySet[RoutingDecision]:
-    """Every routing decision taken on the claim, newest first, with who or what decided."""
-    return (
+def claim_routing_history(*, claim: Claim) -> list[dict]:
+    """Every routing decision taken on the claim, newest first: when, on which decision date and
+    rule version, who or what decided and why, the facts read, the outcome (the answer of
+    design.md §3.2, reasons included), and where the claim was before and after. One query."""
+    history = []
+    for decision in (
         RoutingDecision.objects.filter(claim=claim)
-        .select_related("decided_by")
+        .select_related("ruling", "decided_by")
         .order_by("-decided_at", "-id")
-    )
+    ):
+        outcome = decision.ruling.outcome
+        history.append(
+            {
+                "decided_at": decision.decided_at,
+                "decision_date": decision.decision_date,
+                "decided_by": decision.decided_by.get_username() if decision.decided_by else None,
+                "decided_by_label": decision.decided_by_label,
+                "cause": decision.cause,
+                "rule_version": decision.rule_version,
+                "facts": decision.ruling.facts,
+                "outcome": outcome,
+                "before": decision.previous,
+                "after": {name: outcome[name] for name in _PLACEMENT_KEYS},
+            }
+        )
+    return history
+
+
+# What a move changes (claims.routing_services.Placement), as the history's before and after.
+_PLACEMENT_KEYS = ("schemes", "lead_handler", "handlers", "flags")
 
 
 def claims_next_deadlines(claim_ids) -> dict[int, Deadline]:

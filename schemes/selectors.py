@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import F
 
-from config.postgres_copy import AnyOf
+from config.postgres_copy import AnyOf, values_of
 from members.models import Employment, Membership
 from schemes import routing
 from schemes.models import ElsAgreement
@@ -87,7 +87,9 @@ class CoverBook:
             return self._both[key]
         except KeyError:
             pass
-        employer = self.employer_on(member_id, on, practice_id)
+        employer = (
+            self.employer_on(member_id, on, practice_id) if member_id in self.employments else None
+        )
         own = self.own_mdo_on(member_id, on)
         both = self._both[key] = (
             own,
@@ -103,7 +105,7 @@ def cover_book_for(
     book = CoverBook(agreement_codes=frozenset(a.organisation for a in agreements))
     if not ids:
         return book
-    jobs = (
+    jobs = values_of(
         Employment.objects.filter(AnyOf(F("member_id"), ids), employer_id__isnull=False)
         .order_by()
         .values_list("member_id", "start_date", "end_date", "employer_id", "practice_id")
@@ -112,7 +114,7 @@ def cover_book_for(
     for member_id, start, end, employer_id, practice_id in jobs:
         book.employments[member_id].append((start, end, employer_id, practice_id))
         employer_ids.add(employer_id)
-    for member_id, start, end, code in (
+    for member_id, start, end, code in values_of(
         Membership.objects.filter(AnyOf(F("member_id"), ids | employer_ids))
         .order_by()
         .values_list("member_id", "start_date", "end_date", "organisation__code")
