@@ -132,7 +132,7 @@ def reroute_100k_claims() -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from claims.models import RoutingJob
-    from claims.routing_services import routing_job_run
+    from claims.routing_services import BATCH_SIZE, routing_job_run
     from members.models import DefenceOrganisation
     from schemes.models import ElsAgreement
 
@@ -154,7 +154,7 @@ def reroute_100k_claims() -> dict:
         routing_job_run(job_id=job.pk)
         seconds = time.perf_counter() - started
     job.refresh_from_db()
-    batches = -(-job.rows_total // 2000)
+    batches = -(-job.rows_total // BATCH_SIZE)
     return {
         "claims": job.rows_total,
         "first_routing_per_second": round(count / first_seconds),

@@ -9,12 +9,14 @@ import functools
 import hashlib
 import json
 import logging
+import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
@@ -38,7 +40,7 @@ from schemes.selectors import CoverBook, agreements_as_facts, cover_book_for
 
 logger = logging.getLogger(__name__)
 
-BATCH_SIZE = 2000
+BATCH_SIZE = 5000
 # Boundaries where domain.md §4 step 3 splits a range; a clinician's MDOs are looked up on each.
 _SPLIT_BOUNDARIES = (routing.NHS_PRIMARY_CARE_START, routing.CNST_START)
 
@@ -169,11 +171,16 @@ def _facts_key(claim: ClaimRow, book: CoverBook, decision_date: datetime.date) -
     routing the few thousand distinct sets of facts among them."""
     starts = _segment_start_dates(claim)
     practice_id = claim.practice_id
+    mdos_on, own_mdo_on = book.mdos_on, book.own_mdo_on
     clinicians = []
     for member_id, role in claim.clinicians:
-        on_each = tuple((day, *book.mdos_on(member_id, day, practice_id)) for day in starts)
-        own, employer = on_each[0][1:] if on_each else (None, None)
-        clinicians.append((role, own, employer, book.own_mdo_on(member_id, decision_date), on_each))
+        if len(starts) == 1:  # one incident date: most claims
+            own, employer = mdos_on(member_id, starts[0], practice_id)
+            on_each = ((starts[0], own, employer),)
+        else:
+            on_each = tuple((day, *mdos_on(member_id, day, practice_id)) for day in starts)
+            own, employer = on_each[0][1:] if on_each else (None, None)
+        clinicians.append((role, own, employer, own_mdo_on(member_id, decision_date), on_each))
     return (
         claim.matter_type,
         claim.care_setting,
@@ -348,11 +355,15 @@ def _write(
     outcome = RouteOutcome(routed=len(decided))
     changed: list[tuple[ClaimRow, Ruling, Placement]] = []
     for claim, ruling in decided:
+        # A plain tuple equals the Placement it matches, and costs less to build.
+        if (claim.schemes, claim.lead_handler, claim.handlers, claim.flags) == ruling.placement:
+            if record_all:
+                changed.append((claim, ruling, ruling.placement))
+            continue
         before = claim.placement
-        if before != ruling.placement or record_all:
-            changed.append((claim, ruling, before))
-            if before != ruling.placement and before.schemes:
-                outcome.moves.append(Move(claim.pk, claim.reference, before, ruling.placement))
+        changed.append((claim, ruling, before))
+        if before.schemes:
+            outcome.moves.append(Move(claim.pk, claim.reference, before, ruling.placement))
     if not changed:
         return outcome
 
@@ -497,8 +508,8 @@ def _store_rulings(rulings: dict[uuid.UUID, tuple[uuid.UUID, str, str]]) -> None
             """,
             [
                 array_literal([key for key, _, _ in new]),
-                [facts for _, facts, _ in new],
-                [outcome for _, _, outcome in new],
+                array_literal([facts for _, facts, _ in new]),
+                array_literal([outcome for _, _, outcome in new]),
             ],
         )
 
@@ -514,23 +525,29 @@ def _store_placements(placements: list[tuple]) -> None:
         Claim.objects.bulk_update(updates, _PLACEMENT_FIELDS, batch_size=BATCH_SIZE)
         Claim.objects.filter(pk__in=[c.pk for c in updates]).update(version=F("version") + 1)
         return
-    columns = [list(column) for column in zip(*placements, strict=True)]
-    arrays = [array_literal(column) or column for column in columns]
+    # Each distinct placement is sent once, and each claim by number: a batch holds a handful of
+    # placements, and quoting thousands of copies of the same codes cost more than the update.
+    distinct: dict[tuple, int] = {}
+    ids = [placement[0] for placement in placements]
+    numbers = [distinct.setdefault(placement[1:], len(distinct) + 1) for placement in placements]
+    values = [array_literal(list(column)) for column in zip(*distinct, strict=True)]
     with connection.cursor() as cursor:
         # The id range lets PostgreSQL walk the primary key to the batch's rows instead of
         # hashing the whole table to join 2,000 of them.
         cursor.execute(
             """
             UPDATE claims_claim AS claim
-               SET schemes = new.schemes, lead_handler = new.lead_handler,
-                   handlers = new.handlers, flags = new.flags,
-                   needs_triage = new.needs_triage, version = claim.version + 1
-              FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[],
-                          %s::boolean[])
-                   AS new(id, schemes, lead_handler, handlers, flags, needs_triage)
+               SET schemes = placement.schemes, lead_handler = placement.lead_handler,
+                   handlers = placement.handlers, flags = placement.flags,
+                   needs_triage = placement.needs_triage, version = claim.version + 1
+              FROM unnest(%s::bigint[], %s::int[]) AS new(id, number)
+              JOIN unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::boolean[])
+                   WITH ORDINALITY
+                   AS placement(schemes, lead_handler, handlers, flags, needs_triage, number)
+                   USING (number)
              WHERE claim.id = new.id AND claim.id BETWEEN %s AND %s
             """,
-            [*arrays, min(columns[0]), max(columns[0])],
+            [array_literal(ids), array_literal(numbers), *values, min(ids), max(ids)],
         )
 
 
@@ -697,20 +714,23 @@ def routing_job_run(*, job_id: int) -> None:
         if job.kind == RoutingJob.Kind.AGREEMENT
         else f"Daily re-route for handovers and agreement dates on {job.decision_date}"
     )
-    actor_label = f"routing job {job.pk}"
+    actor, actor_label = job.created_by, f"routing job {job.pk}"
+
+    def route_batch(claim_ids: list[int]) -> None:
+        outcome = claims_route(
+            claim_ids=claim_ids,
+            actor=actor,
+            actor_label=actor_label,
+            cause=cause,
+            decision_date=job.decision_date,
+            record_all=False,
+        )
+        RoutingJob.objects.filter(pk=job.pk).update(
+            rows_done=F("rows_done") + outcome.routed, moved=F("moved") + len(outcome.moves)
+        )
+
     try:
-        for start in range(0, len(ids), BATCH_SIZE):
-            outcome = claims_route(
-                claim_ids=ids[start : start + BATCH_SIZE],
-                actor=job.created_by,
-                actor_label=actor_label,
-                cause=cause,
-                decision_date=job.decision_date,
-                record_all=False,
-            )
-            RoutingJob.objects.filter(pk=job.pk).update(
-                rows_done=F("rows_done") + outcome.routed, moved=F("moved") + len(outcome.moves)
-            )
+        _each_batch(route_batch, [ids[i : i + BATCH_SIZE] for i in range(0, len(ids), BATCH_SIZE)])
     except Exception as exc:
         RoutingJob.objects.filter(pk=job.pk).update(
             status=RoutingJob.JobStatus.FAILED, error=str(exc)[:2000], finished_at=timezone.now()
@@ -719,6 +739,52 @@ def routing_job_run(*, job_id: int) -> None:
     RoutingJob.objects.filter(pk=job.pk).update(
         status=RoutingJob.JobStatus.DONE, finished_at=timezone.now()
     )
+
+
+def _each_batch(route_batch: Callable[[list[int]], None], batches: list[list[int]]) -> None:
+    """Route the batches on settings.ROUTING_JOB_THREADS threads, each with its own database
+    connection and one transaction per batch: while one thread decides a batch in Python,
+    PostgreSQL writes another's on the second core, and the two together route about 1.7 times
+    as many claims a second as one (measured by make bench). Batches hold disjoint claims, and
+    new rulings are inserted in key order, so two batches never wait on each other in a cycle.
+    Inside a transaction (a caller's atomic block, a test) the batches run one after another
+    on its connection, since another connection could not see its rows."""
+    workers = min(settings.ROUTING_JOB_THREADS, len(batches))
+    if workers <= 1 or connection.in_atomic_block:
+        for batch in batches:
+            route_batch(batch)
+        return
+    pending = iter(batches)
+    taking = threading.Lock()
+    failures: list[BaseException] = []
+    # The caller's own connection: when it is logging queries (a query-count test, the
+    # benchmark), the threads' queries are logged there too, so that they are counted.
+    caller = connections[DEFAULT_DB_ALIAS]
+    logging_queries = caller.queries_logged
+
+    def work() -> None:
+        connection.force_debug_cursor = logging_queries
+        try:
+            while not failures:
+                with taking:
+                    batch = next(pending, None)
+                if batch is None:
+                    return
+                route_batch(batch)
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            if logging_queries:
+                caller.queries_log.extend(connection.queries_log)
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=work, name=f"routing-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
 
 
 def agreement_moves_preview(*, agreement, decision_date: datetime.date, sample_size: int = 20):

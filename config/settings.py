@@ -221,6 +221,10 @@ IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 1000, minimum=1)
 IMPORT_SLICE_ROWS = env_int("IMPORT_SLICE_ROWS", 2000, minimum=1)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BODY_BYTES
 
+# Threads a re-route job routes its batches on, each with a database connection: two keep both
+# Python and PostgreSQL busy on a two-core machine (docs/routing.md, "Re-routing fast").
+ROUTING_JOB_THREADS = env_int("ROUTING_JOB_THREADS", 2, minimum=1)
+
 # Days before a deadline on which its handler is reminded (domain.md §5: configurable).
 DEADLINE_REMINDER_DAYS = [
     int(day) for day in env_list("DEADLINE_REMINDER_DAYS", ["14", "7", "1"]) if day.isdigit()

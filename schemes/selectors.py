@@ -42,12 +42,9 @@ class CoverBook:
     employments: dict[int, list[tuple[datetime.date, datetime.date | None, int, int]]] = field(
         default_factory=lambda: defaultdict(list)
     )
-    # Answers already given: claims in a batch share clinicians and dates (a GP with many claims,
-    # a decision date), and the answer for one (member, date, practice) never changes within it.
+    # Answers already given: the current MDO of a member is asked once for each of their claims
+    # in a batch, and never changes within it.
     _own: dict[tuple[int, datetime.date], str | None] = field(
-        default_factory=dict, init=False, repr=False
-    )
-    _both: dict[tuple, tuple[str | None, str | None]] = field(
         default_factory=dict, init=False, repr=False
     )
 
@@ -60,12 +57,18 @@ class CoverBook:
             return self._own[key]
         except KeyError:
             pass
-        held = [
-            (code not in self.agreement_codes, start, code)
-            for start, end, code in self.memberships.get(member_id, ())
-            if _covers(start, end, on)
-        ]
-        mdo = self._own[key] = min(held)[2] if held else None
+        held = self.memberships.get(member_id, ())
+        if len(held) == 1:  # most members: one membership, no choice to make
+            start, end, code = held[0]
+            mdo = code if _covers(start, end, on) else None
+        else:
+            covering = [
+                (code not in self.agreement_codes, start, code)
+                for start, end, code in held
+                if _covers(start, end, on)
+            ]
+            mdo = min(covering)[2] if covering else None
+        self._own[key] = mdo
         return mdo
 
     def employer_on(self, member_id: int, on: datetime.date, practice_id: int | None) -> int | None:
@@ -82,20 +85,11 @@ class CoverBook:
         self, member_id: int, on: datetime.date, practice_id: int | None
     ) -> tuple[str | None, str | None]:
         """The member's own MDO on a date and that of the GP member employing them then."""
-        key = (member_id, on, practice_id)
-        try:
-            return self._both[key]
-        except KeyError:
-            pass
-        employer = (
-            self.employer_on(member_id, on, practice_id) if member_id in self.employments else None
-        )
         own = self.own_mdo_on(member_id, on)
-        both = self._both[key] = (
-            own,
-            self.own_mdo_on(employer, on) if employer is not None else None,
-        )
-        return both
+        if member_id not in self.employments:  # most clinicians: GPs, employed by nobody
+            return own, None
+        employer = self.employer_on(member_id, on, practice_id)
+        return own, self.own_mdo_on(employer, on) if employer is not None else None
 
 
 def cover_book_for(

@@ -1,5 +1,6 @@
 """Routing decisions keep their facts and outcome in a shared, de-duplicated RoutingRuling; the
-indexes a re-route writes for every claim it moves are trimmed to those that queries use."""
+indexes a re-route writes for every claim it moves are trimmed to those that queries use, and
+claim rows leave room on their page for updates in place."""
 
 import hashlib
 import json
@@ -55,6 +56,21 @@ def decisions_from_rulings(apps, schema_editor):
             RoutingDecision.objects.bulk_update(batch, ["facts", "outcome"])
             batch = []
     RoutingDecision.objects.bulk_update(batch, ["facts", "outcome"])
+
+
+def claims_leave_room(apps, schema_editor):
+    # A re-route that changes no indexed column of a claim (schemes, handlers, flags, version:
+    # an agreement applied to claims whose lead handler stays) is written in place, without an
+    # entry in each of the table's twenty indexes, when the claim's page has room for the new
+    # row version (a "HOT" update). 70%: room for about a third of a page's claims to move at
+    # once. Rows written from now on follow it; VACUUM FULL repacks older ones.
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE claims_claim SET (fillfactor = 70)")
+
+
+def claims_pack_full(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("ALTER TABLE claims_claim RESET (fillfactor)")
 
 
 class Migration(migrations.Migration):
@@ -166,4 +182,5 @@ class Migration(migrations.Migration):
                 to="claims.claim",
             ),
         ),
+        migrations.RunPython(claims_leave_room, claims_pack_full),
     ]
