@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -35,6 +35,7 @@ from claims.models import (
 )
 from config.postgres_copy import AnyOf, array_literal, copy_into, json_text, values_of
 from handlers.models import Handler, HandlerOrganisation
+from members.models import Employment
 from schemes import routing
 from schemes.selectors import CoverBook, agreements_as_facts, cover_book_for
 
@@ -615,6 +616,43 @@ def reroute_candidates() -> QuerySet[Claim]:
         .filter(Q(care_setting=CareSetting.GENERAL_PRACTICE) | Q(matter_type="medico_legal"))
         .exclude(after_cnsgp_start)
     )
+
+
+def claims_of_members_reroute(
+    *, member_ids: Collection[int], actor: Actor, cause: str, actor_label: str = ""
+) -> RouteOutcome:
+    """Re-route, as of today, the open claims whose routing reads these members' memberships or
+    employments: those with one of them as a clinician, and those with a clinician employed by
+    one of them (domain.md §4: the employing GP's MDO counts towards the effective MDO). Call it
+    in the transaction that changed the memberships or employments, once for all the members a
+    change touched. One query finds the claims; then a constant number per batch of BATCH_SIZE.
+    Like every re-route it writes only moves, each with its decision, audit row and notices,
+    and leaves closed claims where they were."""
+    member_ids = sorted(set(member_ids))
+    if not member_ids:
+        return RouteOutcome()
+    employees = Employment.objects.filter(AnyOf(F("employer_id"), member_ids)).values("member_id")
+    reading = ClaimClinician.objects.filter(
+        AnyOf(F("member_id"), member_ids)
+    ) | ClaimClinician.objects.filter(member_id__in=employees)
+    ids = list(
+        reroute_candidates()
+        .filter(pk__in=reading.values("claim_id"))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    total = RouteOutcome()
+    for start in range(0, len(ids), BATCH_SIZE):
+        outcome = claims_route(
+            claim_ids=ids[start : start + BATCH_SIZE],
+            actor=actor,
+            actor_label=actor_label,
+            cause=cause,
+            record_all=False,
+        )
+        total.routed += outcome.routed
+        total.moves += outcome.moves
+    return total
 
 
 def claims_preview_moves(

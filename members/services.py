@@ -1,6 +1,7 @@
 """Writes to practices, members, memberships and employments, each audited."""
 
 import datetime
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -8,6 +9,16 @@ from django.db.models import Q
 
 from audit.services import Actor, audit_record, audit_snapshot
 from members.models import DefenceOrganisation, Member, Membership
+from members.signals import cover_changed
+
+
+def member_cover_changed(*, member_ids: Iterable[int], actor: Actor, cause: str) -> None:
+    """These members' memberships or employments changed: the open claims whose routing reads
+    them are re-routed, in this transaction (claims listens: claims_of_members_reroute). Every
+    writer of memberships or employments calls it, once per change or batch of changes."""
+    member_ids = sorted(set(member_ids))
+    if member_ids:
+        cover_changed.send(sender=Member, member_ids=member_ids, actor=actor, cause=cause)
 
 
 def membership_overlaps(
@@ -60,5 +71,8 @@ def membership_create(
         action="membership.create",
         subject=membership,
         after=audit_snapshot(membership),
+    )
+    member_cover_changed(
+        member_ids=[member.pk], actor=actor, cause=f"Membership added: {membership}"
     )
     return membership

@@ -259,3 +259,50 @@ def test_routing_a_batch_takes_the_same_number_of_queries_for_10_and_60_claims()
             claims_route(claim_ids=ids, actor=None, cause="test", decision_date=D(2020, 6, 1))
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def _handover_job_over(count: int, start: datetime.date) -> RoutingJob:
+    gp = gp_with("MPS")
+    ids = [
+        claim_against(gp, incident_date=start + datetime.timedelta(days=n)).pk for n in range(count)
+    ]
+    claims_route(claim_ids=ids, actor=None, cause="test", decision_date=D(2021, 3, 31))
+    return RoutingJob.objects.create(kind=RoutingJob.Kind.HANDOVER, decision_date=D(2021, 4, 1))
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_job_on_two_threads_moves_each_claim_once_and_counts_every_batch(monkeypatch, settings):
+    from claims import routing_services
+
+    monkeypatch.setattr(routing_services, "BATCH_SIZE", 2)
+    counts = []
+    for threads, start in ((2, D(2017, 1, 1)), (1, D(2016, 1, 1))):
+        settings.ROUTING_JOB_THREADS = threads
+        Claim.objects.update(status="closed", outcome="not_a_claim")  # the last round's
+        job = _handover_job_over(7, start)
+        with CaptureQueriesContext(connection) as queries:
+            routing_job_run(job_id=job.pk)
+        counts.append(len(queries))
+        job.refresh_from_db()
+        assert (job.status, job.rows_done, job.moved) == ("done", 7, 7)
+    assert set(Claim.objects.values_list("lead_handler", flat=True)) == {"NHSR"}
+    assert AuditEvent.objects.filter(action="claim.route", before__isnull=False).count() == 14
+    # Every batch's statements are counted, whichever thread ran it.
+    assert counts[0] == counts[1]
+
+
+def test_a_job_takes_a_constant_number_of_queries_a_batch(monkeypatch):
+    from claims import routing_services
+
+    monkeypatch.setattr(routing_services, "BATCH_SIZE", 2)
+    counts = []
+    for batches, start in ((1, D(2017, 1, 1)), (2, D(2016, 1, 1)), (3, D(2015, 1, 1))):
+        RoutingJob.objects.all().delete()
+        Claim.objects.update(status="closed", outcome="not_a_claim")
+        job = _handover_job_over(2 * batches, start)
+        with CaptureQueriesContext(connection) as queries:
+            routing_job_run(job_id=job.pk)
+        job.refresh_from_db()
+        assert job.moved == 2 * batches
+        counts.append(len(queries))
+    assert counts[2] - counts[1] == counts[1] - counts[0]
