@@ -33,7 +33,14 @@ from claims.models import (
     RoutingRuling,
     Status,
 )
-from config.postgres_copy import AnyOf, array_literal, copy_into, json_text, values_of
+from config.postgres_copy import (
+    AnyOf,
+    array_literal,
+    copy_lines,
+    copy_text,
+    json_text,
+    values_of,
+)
 from handlers.models import Handler, HandlerOrganisation
 from members.models import Employment
 from schemes import routing
@@ -272,17 +279,30 @@ class Ruling:
     decision: routing.Decision
     placement: Placement
     triage: bool
-    # (clinician index or None, position, start, end, scheme, handler): the claim's segments
-    # once the index is replaced by that clinician's member id.
-    segments: tuple[tuple, ...]
-    # The stored form (RoutingRuling): key, facts and outcome as JSON text; made on first write.
+    # The claim's segments: each clinician's index (None: no clinician) and the rest of its
+    # ClaimSegment row as COPY fields (position, start, end, scheme, handler).
+    segments: tuple[tuple[int | None, str], ...]
+    # Made on first write: the stored RoutingRuling (key, facts and outcome as JSON text), and
+    # the fields a RoutingDecision row takes from it (ruling, rule version, schemes, lead).
     stored: tuple[uuid.UUID, str, str] | None = None
+    decision_fields: str = ""
 
     def stored_form(self) -> tuple[uuid.UUID, str, str]:
         if self.stored is None:
             facts_text = json_text(facts_snapshot(self.facts))
             outcome_text = json_text(self.decision.as_dict())
             self.stored = (ruling_key(facts_text, outcome_text), facts_text, outcome_text)
+            self.decision_fields = "\t".join(
+                map(
+                    copy_text,
+                    (
+                        self.stored[0],
+                        self.decision.rule_version,
+                        self.placement.schemes,
+                        self.placement.lead_handler,
+                    ),
+                )
+            )
         return self.stored
 
 
@@ -304,7 +324,10 @@ def _ruling(facts_key: tuple, agreements: tuple[routing.Agreement, ...]) -> Ruli
         placement=Placement.of_decision(decision),
         triage=routing.UNDETERMINED in decision.schemes or routing.MANUAL_REVIEW in decision.flags,
         segments=tuple(
-            (s.clinician, position, s.start, s.end, s.scheme, s.handler or "")
+            (
+                s.clinician,
+                "\t".join(map(copy_text, (position, s.start, s.end, s.scheme, s.handler or ""))),
+            )
             for position, s in enumerate(decision.segments)
         ),
     )
@@ -340,8 +363,9 @@ def _placement_dict(placement: Placement) -> dict:
 
 
 @functools.lru_cache(maxsize=1024)
-def _placement_text(placement: Placement) -> str | None:
-    return json_text(placement.as_dict()) if placement.schemes else None
+def _previous_field(placement: Placement) -> str:
+    """A RoutingDecision's `previous` as a COPY field: null for a claim never routed."""
+    return copy_text(json_text(placement.as_dict()) if placement.schemes else None)
 
 
 def _write(
@@ -369,8 +393,11 @@ def _write(
         return outcome
 
     user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
-    now = timezone.now()
     cause = cause[:200]
+    # The fields every decision row of the batch shares, formatted once (copy_lines).
+    batch_fields = "\t".join(
+        map(copy_text, (timezone.now(), decision_date, user_id, actor_label, cause))
+    )
     decisions, segments, audits, placements = [], [], [], []
     rehandled_ids, handlings = [], []
     rulings: dict[uuid.UUID, tuple[uuid.UUID, str, str]] = {}
@@ -390,40 +417,19 @@ def _write(
         stored = ruling.stored_form()
         rulings[stored[0]] = stored
         decisions.append(
-            (
-                claim.pk,
-                now,
-                decision_date,
-                user_id,
-                actor_label,
-                cause,
-                ruling.decision.rule_version,
-                stored[0],
-                _placement_text(before),
-                after.schemes,
-                after.lead_handler,
-            )
+            f"{claim.pk}\t{ruling.decision_fields}\t{_previous_field(before)}\t{batch_fields}\n"
         )
         clinician_ids = [member_id for member_id, _ in claim.clinicians]
-        segments.extend(
-            (
-                claim.pk,
-                None if clinician is None else clinician_ids[clinician],
-                position,
-                start,
-                end,
-                scheme,
-                handler,
-            )
-            for clinician, position, start, end, scheme, handler in ruling.segments
-        )
+        for clinician, fields in ruling.segments:
+            clinician_id = _NULL if clinician is None else clinician_ids[clinician]
+            segments.append(f"{claim.pk}\t{clinician_id}\t{fields}\n")
         # Who can see the claim changes only when the set of handlers does.
         if before.handlers != after.handlers or record_all:
             if organisation_ids is None:
                 organisation_ids = dict(HandlerOrganisation.objects.values_list("code", "id"))
             rehandled_ids.append(claim.pk)
             handlings.extend(
-                (claim.pk, organisation_ids[code])
+                f"{claim.pk}\t{organisation_ids[code]}\n"
                 for code in ruling.decision.handlers
                 if code in organisation_ids
             )
@@ -441,12 +447,12 @@ def _write(
     changed_ids = [claim.pk for claim, _, _ in changed]
     _store_placements(placements)
     ClaimSegment.objects.filter(AnyOf(F("claim_id"), changed_ids)).delete()
-    copy_into(ClaimSegment, _SEGMENT_COLUMNS, segments)
+    copy_lines(ClaimSegment, _SEGMENT_COLUMNS, segments)
     if rehandled_ids:
         ClaimHandling.objects.filter(AnyOf(F("claim_id"), rehandled_ids)).delete()
-        copy_into(ClaimHandling, ("claim_id", "organisation_id"), handlings)
+        copy_lines(ClaimHandling, ("claim_id", "organisation_id"), handlings)
     _store_rulings(rulings)
-    copy_into(RoutingDecision, _DECISION_COLUMNS, decisions)
+    copy_lines(RoutingDecision, _DECISION_COLUMNS, decisions)
     audit_record_many(
         actor=actor,
         actor_label=actor_label,
@@ -469,19 +475,22 @@ _SEGMENT_COLUMNS = (
     "scheme",
     "handler",
 )
+# In the order _write formats them: the claim, the ruling's fields, the placement before, then
+# the fields the batch shares.
 _DECISION_COLUMNS = (
     "claim_id",
+    "ruling_id",
+    "rule_version",
+    "schemes",
+    "lead_handler",
+    "previous",
     "decided_at",
     "decision_date",
     "decided_by_id",
     "decided_by_label",
     "cause",
-    "rule_version",
-    "ruling_id",
-    "previous",
-    "schemes",
-    "lead_handler",
 )
+_NULL = copy_text(None)
 
 
 def _store_rulings(rulings: dict[uuid.UUID, tuple[uuid.UUID, str, str]]) -> None:

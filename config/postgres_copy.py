@@ -4,7 +4,10 @@ which skip building a model instance per row and cost one statement however many
 and `AnyOf` for batches of ids; other databases (the SQLite demo) fall back to bulk_create,
 bulk_update and IN."""
 
+import contextlib
+import datetime
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -114,20 +117,66 @@ def copy_into(
     if connection.vendor != "postgresql":
         model.objects.bulk_create(_instances(model, columns, rows), batch_size=2000)
         return len(rows)
+    with _copying(model, columns, len(rows)) as copy:
+        for row in rows:
+            copy.write_row(row)
+    return len(rows)
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
+
+
+def copy_text(value: Any) -> str:
+    """`value` as one field of PostgreSQL COPY's text format, for copy_lines."""
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if isinstance(value, datetime.date):  # a datetime too
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def copy_lines(model: type[models.Model], columns: Sequence[str], lines: Iterable[str]) -> int:
+    """Insert rows given as lines of COPY's text format: fields made by copy_text, joined by
+    tabs, each line ending in a newline. Where most fields of a batch's rows are the same (its
+    decision date, cause and actor; a ruling shared by a thousand claims), the caller formats
+    them once, which costs a fifth of formatting every field of every row (measured by make
+    bench)."""
+    lines = list(lines)
+    if not lines:
+        return 0
+    if connection.vendor != "postgresql":
+        rows = [[_copy_value(field) for field in line[:-1].split("\t")] for line in lines]
+        model.objects.bulk_create(_instances(model, columns, rows), batch_size=2000)
+        return len(lines)
+    with _copying(model, columns, len(lines)) as copy:
+        for start in range(0, len(lines), 5000):
+            copy.write("".join(lines[start : start + 5000]))
+    return len(lines)
+
+
+def _copy_value(field: str) -> str | None:
+    if field == "\\N":
+        return None
+    return re.sub(r"\\(.)", lambda m: _COPY_UNESCAPES.get(m.group(1), m.group(1)), field)
+
+
+@contextlib.contextmanager
+def _copying(model: type[models.Model], columns: Sequence[str], count: int):
     table = connection.ops.quote_name(model._meta.db_table)
     names = ", ".join(connection.ops.quote_name(column) for column in columns)
     statement = f"COPY {table} ({names}) FROM STDIN"
     started = time.monotonic()
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
-        for row in rows:
-            copy.write_row(row)
+        yield copy
     if connection.queries_logged:
         # COPY bypasses Django's cursor wrapper; logged by hand so that query-count tests and the
         # benchmark count it like any other statement.
         connection.queries_log.append(
-            {"sql": f"{statement} -- {len(rows)} rows", "time": f"{time.monotonic() - started:.3f}"}
+            {"sql": f"{statement} -- {count} rows", "time": f"{time.monotonic() - started:.3f}"}
         )
-    return len(rows)
 
 
 def _array_types(model: type[models.Model], columns: Sequence[str]) -> list[str]:
