@@ -48,6 +48,8 @@ from schemes.selectors import CoverBook, agreements_as_facts, cover_book_for
 
 logger = logging.getLogger(__name__)
 
+# Claims per batch (and per transaction). Larger batches spread each batch's dozen statements
+# and its commit over more claims; 5,000 locks a batch's claims for well under a second.
 BATCH_SIZE = 5000
 # Boundaries where domain.md §4 step 3 splits a range; a clinician's MDOs are looked up on each.
 _SPLIT_BOUNDARIES = (routing.NHS_PRIMARY_CARE_START, routing.CNST_START)
@@ -291,18 +293,20 @@ class Ruling:
         if self.stored is None:
             facts_text = json_text(facts_snapshot(self.facts))
             outcome_text = json_text(self.decision.as_dict())
-            self.stored = (ruling_key(facts_text, outcome_text), facts_text, outcome_text)
+            key = ruling_key(facts_text, outcome_text)
             self.decision_fields = "\t".join(
                 map(
                     copy_text,
                     (
-                        self.stored[0],
+                        key,
                         self.decision.rule_version,
                         self.placement.schemes,
                         self.placement.lead_handler,
                     ),
                 )
             )
+            # Set last: a job's other thread that finds it set finds decision_fields set too.
+            self.stored = (key, facts_text, outcome_text)
         return self.stored
 
 
@@ -419,9 +423,8 @@ def _write(
         decisions.append(
             f"{claim.pk}\t{ruling.decision_fields}\t{_previous_field(before)}\t{batch_fields}\n"
         )
-        clinician_ids = [member_id for member_id, _ in claim.clinicians]
         for clinician, fields in ruling.segments:
-            clinician_id = _NULL if clinician is None else clinician_ids[clinician]
+            clinician_id = _NULL if clinician is None else claim.clinicians[clinician][0]
             segments.append(f"{claim.pk}\t{clinician_id}\t{fields}\n")
         # Who can see the claim changes only when the set of handlers does.
         if before.handlers != after.handlers or record_all:
@@ -543,7 +546,7 @@ def _store_placements(placements: list[tuple]) -> None:
     values = [array_literal(list(column)) for column in zip(*distinct, strict=True)]
     with connection.cursor() as cursor:
         # The id range lets PostgreSQL walk the primary key to the batch's rows instead of
-        # hashing the whole table to join 2,000 of them.
+        # hashing the whole table to join a few thousand of them.
         cursor.execute(
             """
             UPDATE claims_claim AS claim
@@ -634,7 +637,7 @@ def claims_of_members_reroute(
     employments: those with one of them as a clinician, and those with a clinician employed by
     one of them (domain.md §4: the employing GP's MDO counts towards the effective MDO). Call it
     in the transaction that changed the memberships or employments, once for all the members a
-    change touched. One query finds the claims; then a constant number per batch of BATCH_SIZE.
+    change touched. One query finds the claims; then a constant number per batch.
     Like every re-route it writes only moves, each with its decision, audit row and notices,
     and leaves closed claims where they were."""
     member_ids = sorted(set(member_ids))
@@ -795,9 +798,10 @@ def _each_batch(route_batch: Callable[[list[int]], None], batches: list[list[int
     as many claims a second as one (measured by make bench). Batches hold disjoint claims, and
     new rulings are inserted in key order, so two batches never wait on each other in a cycle.
     Inside a transaction (a caller's atomic block, a test) the batches run one after another
-    on its connection, since another connection could not see its rows."""
+    on its connection, since another connection could not see its rows; so they do on SQLite
+    (the demo), which takes one writer at a time."""
     workers = min(settings.ROUTING_JOB_THREADS, len(batches))
-    if workers <= 1 or connection.in_atomic_block:
+    if workers <= 1 or connection.in_atomic_block or connection.vendor != "postgresql":
         for batch in batches:
             route_batch(batch)
         return

@@ -27,6 +27,9 @@ def agreements_as_facts() -> tuple[routing.Agreement, ...]:
     )
 
 
+_UNASKED = object()
+
+
 def _covers(start: datetime.date, end: datetime.date | None, on: datetime.date) -> bool:
     return start <= on and (end is None or on <= end)
 
@@ -53,10 +56,9 @@ class CoverBook:
         then one with an ELS agreement wins, else the longest-standing (an assumption, as
         docs/routing.md says)."""
         key = (member_id, on)
-        try:
-            return self._own[key]
-        except KeyError:
-            pass
+        mdo = self._own.get(key, _UNASKED)
+        if mdo is not _UNASKED:
+            return mdo
         held = self.memberships.get(member_id, ())
         if len(held) == 1:  # most members: one membership, no choice to make
             start, end, code = held[0]

@@ -1,0 +1,64 @@
+"""The bulk read and write helpers re-routing and imports rely on (config/postgres_copy.py): what
+goes in comes out exactly, whatever characters it holds."""
+
+import pytest
+from django.db import connection
+from django.db.models import F
+
+from audit.models import AuditEvent
+from audit.services import AuditSubject, audit_record_many
+from claims.models import Claim
+from config.postgres_copy import AnyOf, array_literal
+from tests.factories import ClaimFactory
+
+pytestmark = pytest.mark.django_db
+
+AWKWARD = ["tab\there", "new\nline", "back\\slash", 'a "quote"', "comma, too", "", "NULL", "\\N"]
+
+
+def test_audit_rows_written_in_bulk_keep_every_character():
+    claim = ClaimFactory()
+    shared = {"note": "shared\tby two rows"}
+    audit_record_many(
+        actor=None,
+        actor_label="label\twith tab",
+        action="claim.test",
+        changes=[(claim, {"text": text}, shared) for text in AWKWARD]
+        + [(AuditSubject("claims.claim", 42, "CL-\\N\n"), None, shared)],
+        reason="why:\n\ttabbed \\ slashed",
+    )
+    events = list(AuditEvent.objects.order_by("pk"))
+    assert [e.before for e in events[:-1]] == [{"text": text} for text in AWKWARD]
+    assert {e.reason for e in events} == {"why:\n\ttabbed \\ slashed"}
+    assert {e.actor_label for e in events} == {"label\twith tab"}
+    assert all(e.after == shared for e in events)
+    assert (events[-1].subject_id, events[-1].subject_repr, events[-1].before) == (
+        "42",
+        "CL-\\N\n",
+        None,
+    )
+    assert events[0].subject_repr == claim.reference
+
+
+def test_any_of_matches_exactly_the_given_ids():
+    claims = [ClaimFactory() for _ in range(5)]
+    wanted = [claims[0].pk, claims[2].pk, claims[4].pk, None]
+    found = Claim.objects.filter(AnyOf(F("pk"), wanted)).values_list("pk", flat=True)
+    assert sorted(found) == sorted(wanted[:3])
+    assert not Claim.objects.filter(AnyOf(F("pk"), [])).exists()
+    references = Claim.objects.filter(AnyOf(F("reference"), [claims[1].reference, 'x"y']))
+    assert list(references) == [claims[1]]
+
+
+def test_array_literals_read_back_as_the_same_values():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT %s::text[], %s::bigint[], %s::boolean[]",
+            [
+                array_literal(AWKWARD),
+                array_literal([1, 2, 3]),
+                array_literal([True, False]),
+            ],
+        )
+        assert cursor.fetchone() == (AWKWARD, [1, 2, 3], [True, False])
+    assert array_literal(["a", None]) is None
