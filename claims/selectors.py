@@ -248,16 +248,18 @@ def claim_routing_current(*, claim: Claim) -> dict | None:
     return {**decision["ruling__outcome"], "decided_at": decision["decided_at"]}
 
 
-def claim_routing_history(*, claim: Claim) -> list[dict]:
-    """Every routing decision taken on the claim, newest first: when, on which decision date and
-    rule version, who or what decided and why, the facts read, the outcome (the answer of
-    design.md §3.2, reasons included), and where the claim was before and after. One query."""
+def claim_routing_history(*, claim: Claim, limit: int | None = None) -> list[dict]:
+    """Every routing decision taken on the claim (or the latest `limit`), newest first: when, on
+    which decision date and rule version, who or what decided and why, the facts read, the
+    outcome (the answer of design.md §3.2, reasons included), and where the claim was before and
+    after. One query."""
     history = []
-    for decision in (
+    decisions = (
         RoutingDecision.objects.filter(claim=claim)
         .select_related("ruling", "decided_by")
         .order_by("-decided_at", "-id")
-    ):
+    )
+    for decision in decisions[:limit] if limit is not None else decisions:
         outcome = decision.ruling.outcome
         history.append(
             {
@@ -270,7 +272,7 @@ def claim_routing_history(*, claim: Claim) -> list[dict]:
                 "facts": decision.ruling.facts,
                 "outcome": outcome,
                 "before": decision.previous,
-                "after": {name: outcome[name] for name in _PLACEMENT_KEYS},
+                "after": {name: outcome.get(name) for name in _PLACEMENT_KEYS},
             }
         )
     return history

@@ -2,13 +2,20 @@
 migrations, so factories look those up instead of inventing them."""
 
 import datetime
+import uuid
 
 import factory
 from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
 from audit.models import AuditEvent
-from claims.models import Claim, ClaimClinician, ClaimHandling, ClaimReferenceCounter
+from claims.models import (
+    Claim,
+    ClaimClinician,
+    ClaimHandling,
+    ClaimReferenceCounter,
+    RoutingRuling,
+)
 from handlers.models import Handler, HandlerOrganisation
 from members.models import DefenceOrganisation, Employment, Member, Membership, Practice
 from members.validators import nhs_number_check_digit
@@ -183,3 +190,14 @@ class AuditEventFactory(DjangoModelFactory):
     action = "claim.update"
     subject_type = "claims.claim"
     subject_id = "1"
+
+
+class RoutingRulingFactory(DjangoModelFactory):
+    """The facts and outcome a routing decision points to (claims.models.RoutingRuling)."""
+
+    class Meta:
+        model = RoutingRuling
+
+    key = factory.LazyFunction(uuid.uuid4)
+    facts = factory.LazyFunction(dict)
+    outcome = factory.LazyFunction(dict)

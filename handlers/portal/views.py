@@ -234,7 +234,7 @@ def claim_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if claim is None:
         return not_found(request)
     claim_viewed(claim=claim, actor=request.user, channel="portal")
-    decisions = list(claim_routing_history(claim=claim)[:20])
+    decisions = claim_routing_history(claim=claim, limit=20)
     events = claim_history(claim=claim, limit=100)
     deadlines = list(claim.deadlines.all())
     return _render(

@@ -306,3 +306,55 @@ def test_a_job_takes_a_constant_number_of_queries_a_batch(monkeypatch):
         assert job.moved == 2 * batches
         counts.append(len(queries))
     assert counts[2] - counts[1] == counts[1] - counts[0]
+
+
+def test_the_routing_history_shows_each_decision_with_its_facts_reasons_and_before_and_after(
+    caseworker,
+):
+    from claims.selectors import claim_routing_current, claim_routing_history
+
+    claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
+    assert claim_routing_current(claim=claim) is None
+    claims_route(
+        claim_ids=[claim.pk], actor=caseworker, cause="Claim recorded", decision_date=D(2021, 3, 31)
+    )
+    claims_route(
+        claim_ids=[claim.pk],
+        actor=None,
+        actor_label="routing job 9",
+        cause="Daily re-route",
+        decision_date=D(2021, 4, 1),
+        record_all=False,
+    )
+    moved, recorded = claim_routing_history(claim=claim)
+    assert (recorded["decided_by"], recorded["cause"], recorded["before"]) == (
+        "caseworker",
+        "Claim recorded",
+        None,
+    )
+    assert recorded["decision_date"] == D(2021, 3, 31)
+    assert recorded["facts"]["clinicians"][0]["mdo_at_incident"] == "MPS"
+    assert recorded["after"] == {
+        "schemes": ["ELGP"],
+        "lead_handler": "MPS",
+        "handlers": ["MPS"],
+        "flags": [],
+    }
+    assert (moved["decided_by"], moved["decided_by_label"]) == (None, "routing job 9")
+    assert moved["before"] == recorded["after"]
+    assert (moved["after"]["schemes"], moved["after"]["lead_handler"]) == (["ELSGP"], "NHSR")
+    assert any("handed its claims" in reason for reason in moved["outcome"]["reasons"])
+    assert moved["rule_version"] == moved["outcome"]["rule_version"]
+    assert claim_routing_history(claim=claim, limit=1) == [moved]
+    current = claim_routing_current(claim=claim)
+    assert current == {**moved["outcome"], "decided_at": moved["decided_at"]}
+
+
+def test_claims_decided_on_the_same_facts_share_one_stored_ruling():
+    from claims.models import RoutingRuling
+
+    gp = gp_with("MPS")
+    ids = [claim_against(gp, incident_date=D(2018, 11, 12)).pk for _ in range(3)]
+    claims_route(claim_ids=ids, actor=None, cause="test", decision_date=D(2021, 3, 31))
+    assert RoutingDecision.objects.filter(claim_id__in=ids).count() == 3
+    assert RoutingRuling.objects.count() == 1

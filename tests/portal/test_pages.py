@@ -10,7 +10,7 @@ from audit.models import AuditEvent
 from claims.models import ClaimHandling, Notification, RoutingDecision
 from claims.services import claim_assign, note_add, payment_record, reserve_set
 from handlers.models import HandlerOrganisation
-from tests.factories import ClaimClinicianFactory
+from tests.factories import ClaimClinicianFactory, RoutingRulingFactory
 from tests.portal.conftest import handled_claim
 
 pytestmark = pytest.mark.django_db
@@ -200,8 +200,12 @@ def test_claim_page_says_why_the_claim_is_with_the_organisation(client, mps_hand
         decision_date=datetime.date(2020, 6, 1),
         cause="Claim recorded",
         rule_version="2024.1",
-        facts={},
-        outcome={"reasons": ["Incident before 2019-04-01: an existing liability", "MPS agreed"]},
+        ruling=RoutingRulingFactory(
+            facts={},
+            outcome={
+                "reasons": ["Incident before 2019-04-01: an existing liability", "MPS agreed"]
+            },
+        ),
         schemes="ELGP",
         lead_handler="MPS",
     )
