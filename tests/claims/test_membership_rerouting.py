@@ -167,3 +167,35 @@ def test_rerouting_the_claims_of_members_takes_a_constant_number_of_queries_a_ba
         assert len(outcome.moves) == 3 * batches
         counts.append(len(queries))
     assert counts[2] - counts[1] == counts[1] - counts[0]
+
+
+def test_membership_added_on_the_members_admin_page_reroutes_their_open_claim(client, caseworker):
+    gp = MemberFactory()
+    claim = routed_claim_against(gp)
+    client.force_login(caseworker)
+    url = reverse("admin:members_member_change", args=[gp.pk])
+    context = client.get(url).context
+    form = context["adminform"].form
+    data = {
+        name: ("" if value is None else value)
+        for name, value in form.initial.items()
+        if name in form.fields
+    }
+    for inline in context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        data.update({management.add_prefix(k): v for k, v in management.initial.items()})
+        if inline.formset.model is Membership:
+            prefix = inline.formset.prefix
+            data.update(
+                {
+                    f"{prefix}-TOTAL_FORMS": 1,
+                    f"{prefix}-0-organisation": mdo("MDU").pk,
+                    f"{prefix}-0-start_date": "2010-01-01",
+                    f"{prefix}-0-member": gp.pk,
+                }
+            )
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Membership.objects.filter(member=gp).count() == 1
+    assert placement(claim) == ("NO_STATE_SCHEME", "MDU", "")
+    assert "edited in the admin" in moves_of(claim)[0].reason
