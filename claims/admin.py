@@ -391,7 +391,7 @@ class ClaimAdmin(CaseworkerAdmin):
             "can_act_on_deadlines": can_change and claim.status == Status.OPEN,
             "money": claim_money(claim=claim),
             "routing": claim_routing_current(claim=claim),
-            "routing_history": list(claim_routing_history(claim=claim))[:50],
+            "routing_history": claim_routing_history(claim=claim, limit=50),
             "clinicians": claim_clinicians_cover(claim=claim, today=today),
             "duplicates": claim_possible_duplicates(claim=claim),
             "deadlines": deadlines,
