@@ -130,10 +130,11 @@ def reroute_100k_claims() -> dict:
 
     The job routes its batches (routing_services.BATCH_SIZE) on ROUTING_JOB_THREADS threads;
     their statements, COPY included, are counted on this connection. Measured on the shared
-    two-core machine (other work running, so runs vary): rerouted_per_second 20,184 to 20,798
-    in a quiet spell, 10,393 to 14,296 while others ran; first_routing_per_second 5,609 to
-    11,857; queries_per_batch 16.2 (batches of 5,000). Before (batches of 2,000, one thread,
-    facts and reasons stored per decision): 2,977 and 2,068 per second, 13.1 queries a batch
+    two-core machine, other work running, so runs vary: rerouted_per_second 21,248 to 21,573
+    over three runs (load average 1.4 to 2.0), 10,393 to 14,296 in earlier runs under heavier
+    load; first_routing_per_second 9,637 to 11,069 (5,609 at the busiest); queries_per_batch
+    16.2 (batches of 5,000). Before (batches of 2,000, one thread, facts and reasons stored
+    with every decision): 2,977 and 2,068 per second, 13.1 queries a batch
     (COPY and the placement update not counted then)."""
     import datetime
 
