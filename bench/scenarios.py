@@ -134,8 +134,8 @@ def reroute_100k_claims() -> dict:
     over three runs (load average 1.4 to 2.0), 10,393 to 14,296 in earlier runs under heavier
     load; first_routing_per_second 9,637 to 11,069 (5,609 at the busiest); queries_per_batch
     16.2 (batches of 5,000). Before (batches of 2,000, one thread, facts and reasons stored
-    with every decision): 2,977 and 2,068 per second, 13.1 queries a batch
-    (COPY and the placement update not counted then)."""
+    with every decision): 2,977 and 2,068 per second, 13.1 queries a batch (COPY and the
+    placement update not counted then)."""
     import datetime
 
     from django.db import connection
