@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from audit.services import (
     Actor,
+    AuditSubject,
     audit_diff,
     audit_record_many,
     audit_snapshot,
@@ -60,7 +61,7 @@ from claims.models import (
     Reserve,
     Status,
 )
-from claims.routing_services import claims_route
+from claims.routing_services import claims_of_members_reroute, claims_route
 from config.postgres_copy import copy_into, insert_returning, update_rows
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
@@ -651,6 +652,18 @@ class MemberImporter(Importer):
         return _upsert(Member, resolved, run, action="member")
 
 
+def _reroute_members(resolved: list[Upsert], run: _Run) -> None:
+    """Memberships and employments decide claims' routing (domain.md §4, effective MDO): re-route
+    the open claims that read the members of this slice, once for all of them."""
+    member_ids = {item.values["member_id"] for item in resolved}
+    claims_of_members_reroute(
+        member_ids=member_ids,
+        actor=run.actor,
+        cause=f"Memberships or employments imported in batch {run.batch.pk}",
+        actor_label=f"import {run.batch.pk}",
+    )
+
+
 def _ends_after_start(
     run: _Run, row: int, start: datetime.date, end: datetime.date | None, what: str
 ) -> bool:
@@ -743,7 +756,9 @@ class MembershipImporter(Importer):
         return resolved
 
     def apply(self, resolved, run):
-        return _upsert(Membership, resolved, run, action="membership")
+        counts = _upsert(Membership, resolved, run, action="membership")
+        _reroute_members(resolved, run)
+        return counts
 
 
 class EmploymentImporter(Importer):
@@ -791,7 +806,9 @@ class EmploymentImporter(Importer):
         return resolved
 
     def apply(self, resolved, run):
-        return _upsert(Employment, resolved, run, action="employment")
+        counts = _upsert(Employment, resolved, run, action="employment")
+        _reroute_members(resolved, run)
+        return counts
 
 
 # --- claims -----------------------------------------------------------------------------------
@@ -996,7 +1013,7 @@ class ClaimImporter(Importer):
             action="claim.create",
             changes=[
                 (
-                    Claim(pk=claim_id, reference=row["reference"]),
+                    AuditSubject("claims.claim", claim_id, row["reference"]),
                     None,
                     {
                         **audit_snapshot_of_row(audited, row),

@@ -227,10 +227,14 @@ def update_rows(
     arrays = ", ".join(f"%s::{kind}" for kind in _array_types(model, columns))
     names = ", ".join(quote(column) for column in columns)
     assignments = ", ".join(f"{quote(c)} = new.{quote(c)}" for c in columns[1:])
+    key = f"{table}.{quote(columns[0])}"
+    values = [list(column) for column in zip(*rows, strict=True)]
     with connection.cursor() as cursor:
+        # The key range lets the planner reach the rows by the primary key's index instead of
+        # reading the whole table to join it with the array.
         cursor.execute(
             f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS new({names}) "
-            f"WHERE {table}.{quote(columns[0])} = new.{quote(columns[0])}",
-            [list(column) for column in zip(*rows, strict=True)],
+            f"WHERE {key} = new.{quote(columns[0])} AND {key} BETWEEN %s AND %s",
+            [*values, min(values[0]), max(values[0])],
         )
         return cursor.rowcount

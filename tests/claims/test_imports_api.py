@@ -749,3 +749,24 @@ def test_a_new_record_without_its_required_fields_names_each_of_them(api, practi
         "matter_type",
     ]
     assert {e["code"] for e in response.json()["errors"]} == {"required"}
+
+
+def test_importing_a_membership_reroutes_the_open_claims_that_read_it(api, practice_and_gp):
+    from claims.models import RoutingDecision
+
+    gp = MemberFactory(registration_number="2345678")
+    post_json(api, "claims", [claim_record("EXT-1", clinicians=["GMC:2345678"])])
+    claim = Claim.objects.get()
+    # No MDO on the incident date: no state scheme, manual review (domain.md §4 step 7d).
+    assert (claim.schemes, claim.lead_handler, claim.needs_triage) == ("NO_STATE_SCHEME", "", True)
+    response = post_json(
+        api,
+        "memberships",
+        [{"member": "GMC:2345678", "organisation": "MDU", "start_date": "2015-01-01"}],
+    )
+    assert response.json()["created"] == 1
+    claim.refresh_from_db()
+    assert (claim.schemes, claim.lead_handler) == ("NO_STATE_SCHEME", "MDU")
+    latest = RoutingDecision.objects.filter(claim=claim).order_by("-decided_at", "-id").first()
+    assert "batch" in latest.cause
+    assert gp.pk in {c.member_id for c in claim.claim_clinicians.all()}
