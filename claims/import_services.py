@@ -17,7 +17,7 @@ import datetime
 import hashlib
 import logging
 import tempfile
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -315,6 +315,8 @@ class _Run:
     importer: "Importer"
     seen: dict[Hashable, int] = field(default_factory=dict)
     errors: list[dict] = field(default_factory=list)
+    # New claims routed to each organisation, announced once when the batch is done.
+    arrivals: Counter = field(default_factory=Counter)
     # Membership periods accepted so far, so two rows of a batch cannot overlap each other.
     periods: dict[tuple[int, int], list[tuple]] = field(default_factory=lambda: defaultdict(list))
 
@@ -355,9 +357,11 @@ def _run(batch: ImportBatch, chunks: Callable[[], Iterator[bytes]], *, queued: b
         run_mode(run, chunks, queued=True)
         batch.refresh_from_db()
         transaction.on_commit(lambda: import_finished_notify(batch=batch))
+        _announce_arrivals(batch, run)
         return
     try:
         run_mode(run, chunks, queued=False)
+        _announce_arrivals(batch, run)
     except DatabaseError as error:
         # In the request everything ran in one savepoint, now rolled back: nothing was applied.
         logger.warning("import %s failed: %s", batch.pk, error)
@@ -458,6 +462,39 @@ class _Progress:
     def close(self) -> None:
         if self.connection is not None:
             self.connection.close()
+
+
+def _announce_arrivals(batch: ImportBatch, run: _Run) -> None:
+    """Tell each organisation's team leads, once per batch, how many new claims it brought them
+    (one notice per claim would bury them under a large import)."""
+    if not run.arrivals:
+        return
+    batch.refresh_from_db(fields=["status"])
+    if batch.status != ImportBatch.BatchStatus.DONE:
+        return
+    counts = dict(run.arrivals)
+
+    def announce() -> None:
+        from claims.notification_services import Message, notifications_create
+
+        leads = Handler.objects.filter(
+            role=Handler.Role.TEAM_LEAD, user__is_active=True, organisation__code__in=counts
+        ).values_list("user_id", "organisation__code")
+        with transaction.atomic():
+            notifications_create(
+                [
+                    Message(
+                        user_id,
+                        None,
+                        "claim_routed",
+                        f"Import {batch.pk} routed {counts[code]:,} new claims to {code}.",
+                        f"claim_routed:import:{batch.pk}:{user_id}",
+                    )
+                    for user_id, code in leads
+                ]
+            )
+
+    transaction.on_commit(announce)
 
 
 def _by_row(error: dict) -> int:
@@ -1030,9 +1067,15 @@ class ClaimImporter(Importer):
         )
         claims_possible_duplicates_flag(claim_ids=new_ids)
         if new_ids or reroute:
-            claims_route(
-                claim_ids=new_ids + reroute, actor=run.actor, actor_label=label, cause=cause
+            outcome = claims_route(
+                claim_ids=new_ids + reroute,
+                actor=run.actor,
+                actor_label=label,
+                cause=cause,
+                announce_arrivals=False,
             )
+            for move in outcome.arrivals:
+                run.arrivals.update(filter(None, move.after.handlers.split(",")))
         if new_ids or recompute:
             claims_deadlines_recompute(
                 claim_ids=new_ids + recompute, actor=run.actor, actor_label=label, reason=cause

@@ -600,6 +600,7 @@ class Notification(models.Model):
         CLAIM_MOVED_IN = "claim_moved_in", "Claim moved to your organisation"
         CLAIM_MOVED_OUT = "claim_moved_out", "Claim moved away from your organisation"
         CLAIM_ASSIGNED = "claim_assigned", "Claim assigned to you"
+        CLAIM_ROUTED = "claim_routed", "New claim routed to your organisation"
         IMPORT_FINISHED = "import_finished", "Import finished"
 
     class EmailStatus(models.TextChoices):

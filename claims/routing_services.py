@@ -98,6 +98,8 @@ class Move:
 class RouteOutcome:
     routed: int = 0
     moves: list[Move] = dataclasses.field(default_factory=list)
+    # Claims routed for the first time: no organisation had them before.
+    arrivals: list[Move] = dataclasses.field(default_factory=list)
 
 
 # In ClaimRow's field order.
@@ -380,6 +382,7 @@ def _write(
     actor_label: str,
     cause: str,
     decision_date: datetime.date,
+    announce_arrivals: bool = True,
 ) -> RouteOutcome:
     outcome = RouteOutcome(routed=len(decided))
     changed: list[tuple[ClaimRow, Ruling, Placement]] = []
@@ -391,8 +394,8 @@ def _write(
             continue
         before = claim.placement
         changed.append((claim, ruling, before))
-        if before.schemes:
-            outcome.moves.append(Move(claim.pk, claim.reference, before, ruling.placement))
+        move = Move(claim.pk, claim.reference, before, ruling.placement)
+        (outcome.moves if before.schemes else outcome.arrivals).append(move)
     if not changed:
         return outcome
 
@@ -463,8 +466,9 @@ def _write(
         changes=audits,
         reason=cause,
     )
-    if outcome.moves:
-        transaction.on_commit(lambda moves=tuple(outcome.moves): claims_moved(moves=moves))
+    told = outcome.moves + (outcome.arrivals if announce_arrivals else [])
+    if told:
+        transaction.on_commit(lambda moves=tuple(told): claims_moved(moves=moves))
     return outcome
 
 
@@ -596,11 +600,14 @@ def claims_route(
     actor_label: str = "",
     decision_date: datetime.date | None = None,
     record_all: bool = True,
+    announce_arrivals: bool = True,
 ) -> RouteOutcome:
     """Route these claims now and store the outcome.
 
     `record_all` writes a decision row even when nothing moved (a claim recorded, its facts
     changed); re-routes pass False so only moves leave a trace and a second run writes nothing.
+    Each organisation a claim moves to or from is told; so is each one a new claim is first
+    routed to, unless `announce_arrivals` is False (a bulk import tells them once per batch).
     """
     decision_date = decision_date or timezone.localdate()
     decided = claims_decide(claim_rows(claim_ids, lock=True), decision_date=decision_date)
@@ -611,6 +618,7 @@ def claims_route(
         actor_label=actor_label,
         cause=cause,
         decision_date=decision_date,
+        announce_arrivals=announce_arrivals,
     )
 
 
@@ -686,7 +694,8 @@ def claims_preview_moves(
 
 def claims_moved(*, moves: Sequence[Move]) -> None:
     """Tell both organisations of each move: the team leads of the organisations a claim moved
-    to, and of those it left (by reference only: they may no longer see the claim)."""
+    to, and of those it left (by reference only: they may no longer see the claim). A claim
+    routed for the first time is announced to the team leads of each organisation handling it."""
     from claims.notification_services import Message, notifications_create
 
     leads: dict[str, list[int]] = {}
@@ -699,14 +708,21 @@ def claims_moved(*, moves: Sequence[Move]) -> None:
         before = set(filter(None, move.before.handlers.split(",")))
         after = set(filter(None, move.after.handlers.split(",")))
         to = move.after.lead_handler or "nobody"
+        arrived = not move.before.schemes
+        kind = "claim_routed" if arrived else "claim_moved_in"
         for code in after - before:
+            text = (
+                f"{move.reference} has been routed to {code} ({move.after.schemes})."
+                if arrived
+                else f"{move.reference} now has {code} handling it ({', '.join(sorted(after))})."
+            )
             messages += [
                 Message(
                     user,
                     move.claim_id,
-                    "claim_moved_in",
-                    f"{move.reference} now has {code} handling it ({', '.join(sorted(after))}).",
-                    f"claim_moved_in:{move.claim_id}:{move.after.schemes}:{user}",
+                    kind,
+                    text,
+                    f"{kind}:{move.claim_id}:{move.after.schemes}:{user}",
                 )
                 for user in leads.get(code, [])
             ]

@@ -185,3 +185,38 @@ def test_only_caseworkers_and_team_leads_assign(mps_handler):
     claim_assign(claim=claim, actor=lead, assignee=mps_handler)
     claim.refresh_from_db()
     assert claim.assigned_to == mps_handler
+
+
+def test_a_new_claim_is_announced_to_the_team_leads_of_the_organisation_it_is_routed_to(
+    django_capture_on_commit_callbacks,
+):
+    from claims.models import Notification
+    from claims.services import claim_create
+    from members.models import DefenceOrganisation
+    from tests.factories import MemberFactory, MembershipFactory, PracticeFactory
+
+    lead = HandlerFactory(
+        user=UserFactory(username="mdu_lead"),
+        role="team_lead",
+        organisation=HandlerOrganisation.objects.get(code="MDU"),
+    ).user
+    gp = MemberFactory()
+    MembershipFactory(
+        member=gp,
+        organisation=DefenceOrganisation.objects.get(code="MDU"),
+        start_date=datetime.date(2000, 1, 1),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        claim = claim_create(
+            actor=None,
+            clinicians=[gp],
+            matter_type="claim",
+            claimant_name="Ada Lovelace",
+            practice=PracticeFactory(),
+            care_setting="general_practice",
+            activity="nhs_primary_medical_services",
+            incident_date=datetime.date(2018, 11, 12),
+        )
+    notice = Notification.objects.get(recipient=lead)
+    assert (notice.kind, notice.claim) == ("claim_routed", claim)
+    assert "routed to MDU" in notice.message

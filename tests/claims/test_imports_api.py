@@ -770,3 +770,28 @@ def test_importing_a_membership_reroutes_the_open_claims_that_read_it(api, pract
     latest = RoutingDecision.objects.filter(claim=claim).order_by("-decided_at", "-id").first()
     assert "batch" in latest.cause
     assert gp.pk in {c.member_id for c in claim.claim_clinicians.all()}
+
+
+def test_an_organisation_is_told_once_per_batch_of_the_new_claims_routed_to_it(
+    api, practice_and_gp, django_capture_on_commit_callbacks
+):
+    mdu_lead = HandlerFactory(
+        user=UserFactory(username="mdu_lead"),
+        role="team_lead",
+        organisation=__import__("handlers.models").models.HandlerOrganisation.objects.get(
+            code="MDU"
+        ),
+    ).user
+    MembershipFactory(
+        member=MemberFactory(registration_number="3456789"),
+        organisation=__import__("members.models").models.DefenceOrganisation.objects.get(
+            code="MDU"
+        ),
+        start_date=datetime.date(2000, 1, 1),
+    )
+    rows = [claim_record(f"MDU-{n}", clinicians=["GMC:3456789"]) for n in range(3)]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_json(api, "claims", rows).json()["created"] == 3
+    [notice] = Notification.objects.filter(recipient=mdu_lead)
+    assert notice.kind == "claim_routed"
+    assert "3 new claims to MDU" in notice.message
