@@ -46,7 +46,6 @@ from audit.services import (
     audit_record_many,
     audit_snapshot,
     audit_snapshot_of_row,
-    audited_fields,
 )
 from claims import import_records as spec
 from claims.deadline_services import claims_deadlines_recompute
@@ -1043,7 +1042,7 @@ class ClaimImporter(Importer):
             ],
             run,
         )
-        audited = audited_fields(Claim)
+        # What the sender gave (the rest are the model's defaults), and what it was given.
         audit_record_many(
             actor=run.actor,
             actor_label=label,
@@ -1053,7 +1052,9 @@ class ClaimImporter(Importer):
                     AuditSubject("claims.claim", claim_id, row["reference"]),
                     None,
                     {
-                        **audit_snapshot_of_row(audited, row),
+                        **audit_snapshot_of_row(item.values, row),
+                        "reference": row["reference"],
+                        "source_organisation_id": row["source_organisation_id"],
                         "clinicians": item.clinicians or [],
                         "reserves": {h: str(a) for h, a in (item.reserves or {}).items()},
                     },
