@@ -795,3 +795,27 @@ def test_an_organisation_is_told_once_per_batch_of_the_new_claims_routed_to_it(
     [notice] = Notification.objects.filter(recipient=mdu_lead)
     assert notice.kind == "claim_routed"
     assert "3 new claims to MDU" in notice.message
+
+
+def test_a_csv_row_with_more_cells_than_the_header_is_refused(api):
+    response = post_csv(api, "practices", "ods_code,name\nY01234,Riverside,surplus\n")
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["row"], error["field"], error["code"]) == (0, None, "extra_cells")
+
+
+def test_a_nul_character_is_refused_not_stored(api):
+    response = post_json(api, "practices", [{"ods_code": "Y01234", "name": "River\u0000side"}])
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("name", "invalid_character")
+
+
+def test_a_body_that_is_not_utf8_is_refused(api):
+    response = api.post(
+        "/api/v1/imports/practices/",
+        "ods_code,name\nY01234,Caf\xe9\n".encode("latin-1"),
+        content_type="text/csv",
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_encoding"
