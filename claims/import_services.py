@@ -60,7 +60,13 @@ from claims.models import (
     Reserve,
     Status,
 )
-from claims.routing_services import claims_of_members_reroute, claims_route
+from claims.routing_services import (
+    ClaimRow,
+    claims_decide,
+    claims_decisions_record,
+    claims_of_members_reroute,
+    claims_route,
+)
 from config.postgres_copy import copy_into, insert_returning, update_rows
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
@@ -878,9 +884,25 @@ def _claim_values(record: dict, practice_id: int | None) -> dict[str, Any]:
 
 
 _CLAIM_COLUMNS = [f.attname for f in Claim._meta.concrete_fields if f.name != "id"]
-_CLAIM_DEFAULTS = {
-    f.attname: f.get_default() for f in Claim._meta.concrete_fields if f.name != "id"
-}
+# ClaimRow's fields, in order, as columns of a claim row about to be inserted (no id yet).
+_ROW_FACT_COLUMNS = (
+    "id",
+    "reference",
+    "practice_id",
+    *ROUTING_FACT_FIELDS,
+    "schemes",
+    "lead_handler",
+    "handlers",
+    "flags",
+)
+
+
+def _member_roles(member_ids: Iterable[int]) -> dict[int, str]:
+    ids = set(member_ids)
+    return dict(Member.objects.filter(pk__in=ids).values_list("pk", "role")) if ids else {}
+
+
+_CLAIM_DEFAULTS = {f.attname: f.get_default() for f in Claim._meta.concrete_fields}
 
 
 @dataclass
@@ -1004,6 +1026,7 @@ class ClaimImporter(Importer):
         new_items = [item for item in resolved if item.existing is None]
         references = claim_references_allocate(count=len(new_items))
         now = timezone.now()
+        today = timezone.localdate()
         rows = [
             {
                 **_CLAIM_DEFAULTS,
@@ -1015,6 +1038,28 @@ class ClaimImporter(Importer):
             }
             for item, reference in zip(new_items, references, strict=True)
         ]
+        # Decide where each new claim goes before it is stored, so its row is written once,
+        # already placed, rather than inserted and then updated.
+        roles = _member_roles(m for item in new_items for m in item.clinicians or ())
+        decided = claims_decide(
+            [
+                ClaimRow(
+                    *(row[column] for column in _ROW_FACT_COLUMNS),
+                    clinicians=[(m, roles[m]) for m in item.clinicians or ()],
+                )
+                for row, item in zip(rows, new_items, strict=True)
+            ],
+            decision_date=today,
+        )
+        for row, (_, ruling) in zip(rows, decided, strict=True):
+            placement = ruling.placement
+            row.update(
+                schemes=placement.schemes,
+                lead_handler=placement.lead_handler,
+                handlers=placement.handlers,
+                flags=placement.flags,
+                needs_triage=ruling.triage,
+            )
         # Plain rows, not model instances: building 2,000 Claims costs more than storing them.
         ids = dict(
             insert_returning(
@@ -1025,6 +1070,8 @@ class ClaimImporter(Importer):
             )
         )
         new_ids = [ids[reference] for reference in references]
+        for claim_id, (claim_row, _) in zip(new_ids, decided, strict=True):
+            claim_row.pk = claim_id
         copy_into(
             ClaimClinician,
             ("claim_id", "member_id", "position"),
@@ -1067,16 +1114,19 @@ class ClaimImporter(Importer):
             [item for item in resolved if item.existing is not None], run
         )
         claims_possible_duplicates_flag(claim_ids=new_ids)
-        if new_ids or reroute:
-            outcome = claims_route(
-                claim_ids=new_ids + reroute,
+        if new_ids:
+            outcome = claims_decisions_record(
+                decided=decided,
                 actor=run.actor,
                 actor_label=label,
                 cause=cause,
+                decision_date=today,
                 announce_arrivals=False,
             )
             for move in outcome.arrivals:
                 run.arrivals.update(filter(None, move.after.handlers.split(",")))
+        if reroute:
+            claims_route(claim_ids=reroute, actor=run.actor, actor_label=label, cause=cause)
         if new_ids or recompute:
             claims_deadlines_recompute(
                 claim_ids=new_ids + recompute, actor=run.actor, actor_label=label, reason=cause

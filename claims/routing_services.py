@@ -383,6 +383,7 @@ def _write(
     cause: str,
     decision_date: datetime.date,
     announce_arrivals: bool = True,
+    placements_stored: bool = False,
 ) -> RouteOutcome:
     outcome = RouteOutcome(routed=len(decided))
     changed: list[tuple[ClaimRow, Ruling, Placement]] = []
@@ -451,7 +452,8 @@ def _write(
         claim.handlers, claim.flags = after.handlers, after.flags
 
     changed_ids = [claim.pk for claim, _, _ in changed]
-    _store_placements(placements)
+    if not placements_stored:
+        _store_placements(placements)
     ClaimSegment.objects.filter(AnyOf(F("claim_id"), changed_ids)).delete()
     copy_lines(ClaimSegment, _SEGMENT_COLUMNS, segments)
     if rehandled_ids:
@@ -566,6 +568,31 @@ def _store_placements(placements: list[tuple]) -> None:
             """,
             [array_literal(ids), array_literal(numbers), *values, min(ids), max(ids)],
         )
+
+
+def claims_decisions_record(
+    *,
+    decided: list[tuple[ClaimRow, Ruling]],
+    actor: Actor,
+    cause: str,
+    decision_date: datetime.date,
+    actor_label: str = "",
+    announce_arrivals: bool = True,
+) -> RouteOutcome:
+    """Record the decisions of new claims that were inserted already placed where `decided`
+    puts them (a bulk import decides before it inserts, so that no claim row is written twice):
+    their history, segments, who handles them and the audit rows; the claims' rows are left as
+    they are. The ClaimRows carry the new ids and an empty placement (never routed before)."""
+    return _write(
+        decided=decided,
+        record_all=True,
+        actor=actor,
+        actor_label=actor_label,
+        cause=cause,
+        decision_date=decision_date,
+        announce_arrivals=announce_arrivals,
+        placements_stored=True,
+    )
 
 
 def claims_decide(
