@@ -2,9 +2,10 @@
 number of queries for any number of claims, each change kept in the deadline's history."""
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -81,16 +82,28 @@ def claims_deadlines_recompute(
     reason: str,
     actor_label: str = "",
     today: datetime.date | None = None,
+    new_claims: Sequence[Mapping[str, Any]] | None = None,
 ) -> int:
     """Bring the deadlines of these claims in line with their dates; returns how many changed.
-    A waived deadline stays waived (a person decided it); its date still follows the claim."""
+    A waived deadline stays waived (a person decided it); its date still follows the claim.
+
+    `new_claims`, instead of `claim_ids`: claims just inserted, given as their column values
+    (with "pk"), so that a bulk import neither reads back what it wrote nor looks for deadlines
+    that cannot exist yet."""
     today = today or timezone.localdate()
     user = actor if getattr(actor, "is_authenticated", False) else None
-    existing: dict[tuple[int, str], Deadline] = {
-        (d.claim_id, d.kind): d for d in Deadline.objects.filter(claim_id__in=claim_ids)
-    }
+    existing: dict[tuple[int, str], Deadline] = (
+        {}
+        if new_claims is not None
+        else {(d.claim_id, d.kind): d for d in Deadline.objects.filter(claim_id__in=claim_ids)}
+    )
     created, updated, history, seen = [], [], [], set()
-    for values in Claim.objects.filter(pk__in=claim_ids).values(*_CLAIM_COLUMNS):
+    claims = (
+        new_claims
+        if new_claims is not None
+        else Claim.objects.filter(pk__in=claim_ids).values(*_CLAIM_COLUMNS)
+    )
+    for values in claims:
         for computed in rules.compute_deadlines(_claim_dates(values), today=today):
             key = (values["pk"], computed.kind)
             seen.add(key)

@@ -49,8 +49,14 @@ def england_bank_holidays(years: Iterable[int]) -> frozenset[datetime.date]:
     return _england_bank_holidays(tuple(sorted(set(years))))
 
 
+@functools.lru_cache(maxsize=256)
+def _bank_holidays_around(year: int) -> frozenset[datetime.date]:
+    return england_bank_holidays(range(year - 1, year + 2))
+
+
 def is_bank_holiday_in_england(day: datetime.date) -> bool:
-    return day in england_bank_holidays(range(day.year - 1, day.year + 2))
+    # Asked for every day a short period steps over: answered from one set per year.
+    return day in _bank_holidays_around(day.year)
 
 
 def is_working_day(day: datetime.date, holidays: Holidays = is_bank_holiday_in_england) -> bool:

@@ -1127,9 +1127,19 @@ class ClaimImporter(Importer):
                 run.arrivals.update(filter(None, move.after.handlers.split(",")))
         if reroute:
             claims_route(claim_ids=reroute, actor=run.actor, actor_label=label, cause=cause)
-        if new_ids or recompute:
+        if new_ids:
+            for claim_id, row in zip(new_ids, rows, strict=True):
+                row["pk"] = claim_id
             claims_deadlines_recompute(
-                claim_ids=new_ids + recompute, actor=run.actor, actor_label=label, reason=cause
+                claim_ids=new_ids,
+                new_claims=rows,
+                actor=run.actor,
+                actor_label=label,
+                reason=cause,
+            )
+        if recompute:
+            claims_deadlines_recompute(
+                claim_ids=recompute, actor=run.actor, actor_label=label, reason=cause
             )
         return len(new_ids), updated
 

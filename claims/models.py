@@ -262,7 +262,6 @@ class Claim(models.Model):
             models.Index(fields=["incident_date"], name="claim_incident_date"),
             models.Index(fields=["incident_date_from"], name="claim_incident_from"),
             models.Index(fields=["notified_on"], name="claim_notified_on"),
-            models.Index(fields=["claimant_nhs_number"], name="claim_nhs_number"),
             models.Index(fields=["claimant_name"], name="claim_claimant_name"),
             models.Index(fields=["external_ref"], name="claim_external_ref"),
             # The lists' order (newest first, the id breaking ties within one import batch)
@@ -270,9 +269,6 @@ class Claim(models.Model):
             models.Index(fields=["created_at", "id"], name="claim_created_at_id"),
             # Equality only: a plain index, without the pattern index db_index adds to text.
             models.Index(fields=["lead_handler"], name="claim_lead_handler"),
-            models.Index(
-                fields=["created_at"], condition=Q(needs_triage=True), name="claim_triage_queue"
-            ),
             # The admin's triage queue (claims.selectors.claims_triage_queue, TRIAGE_ORDER).
             models.Index(
                 F("needs_triage").desc(),
@@ -295,6 +291,8 @@ class Claim(models.Model):
                 condition=Q(flags__contains="APPORTIONMENT_REQUIRED"),
                 name="claim_apportionment",
             ),
+            # Also the index of a search by NHS number (its first column): one index where two
+            # would each cost every claim written.
             models.Index(
                 fields=["claimant_nhs_number", "practice", "incident_date"],
                 name="claim_duplicate_key",
@@ -514,7 +512,11 @@ class Deadline(models.Model):
         MISSED = "missed", "Missed"
         WAIVED = "waived", "Waived"
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="deadlines")
+    # Found by claim through the (claim, kind) unique index; a second index on claim alone
+    # would only cost every deadline written.
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="deadlines", db_index=False
+    )
     kind = models.CharField(max_length=64)
     category = models.CharField(max_length=16)
     due_on = models.DateField(null=True, blank=True)
