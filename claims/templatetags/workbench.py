@@ -1,31 +1,18 @@
 """Filters the caseworkers' admin templates use (presentation only)."""
 
 import datetime
-from decimal import Decimal
 
 from django import template
 
-from handlers.portal import labels
+from handlers.templatetags import portal
 
 register = template.Library()
 
 
-@register.filter
-def deadline_label(kind: str) -> str:
-    return labels.deadline_label(kind)
-
-
-@register.filter
-def field_label(name: str) -> str:
-    return labels.field_label(name)
-
-
-@register.filter
-def pounds(amount) -> str:
-    """£1,234.56: pounds and pence, never rounded further."""
-    if amount in (None, ""):
-        return ""
-    return f"£{Decimal(amount):,.2f}"
+# The same labels and money format as the portal: one implementation, registered here too.
+register.filter("deadline_label", portal.deadline_label)
+register.filter("field_label", portal.field_label)
+register.filter("pounds", portal.pounds)
 
 
 @register.simple_tag
