@@ -21,7 +21,7 @@ from claims.models import (
     Deadline,
     DeadlineChange,
 )
-from config.postgres_copy import copy_into, insert_returning, json_text, update_rows
+from config.postgres_copy import copy_into, copy_new, json_text, update_rows
 from handlers.permissions import is_caseworker
 
 _CLAIM_COLUMNS = (
@@ -130,20 +130,16 @@ def claims_deadlines_recompute(
             if before != after:
                 history.append((deadline, before, after))
     now = timezone.now()
-    ids = {
-        (claim_id, kind): pk
-        for pk, claim_id, kind in insert_returning(
-            Deadline,
-            ("claim_id", "kind", *_TRACKED, "remind_on", "waived_reason", "updated_at"),
-            (
-                (d.claim_id, d.kind, *(getattr(d, n) for n in _TRACKED), d.remind_on, "", now)
-                for d in created
-            ),
-            returning=("id", "claim_id", "kind"),
-        )
-    }
-    for deadline in created:
-        deadline.pk = ids[(deadline.claim_id, deadline.kind)]
+    ids = copy_new(
+        Deadline,
+        ("claim_id", "kind", *_TRACKED, "remind_on", "waived_reason", "updated_at"),
+        (
+            (d.claim_id, d.kind, *(getattr(d, n) for n in _TRACKED), d.remind_on, "", now)
+            for d in created
+        ),
+    )
+    for deadline, pk in zip(created, ids, strict=True):
+        deadline.pk = pk
     update_rows(
         Deadline,
         ("id", *_TRACKED, "remind_on", "updated_at"),

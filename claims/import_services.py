@@ -67,7 +67,7 @@ from claims.routing_services import (
     claims_of_members_reroute,
     claims_route,
 )
-from config.postgres_copy import copy_into, insert_returning, update_rows
+from config.postgres_copy import copy_into, copy_new, update_rows
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
 from members.models import DefenceOrganisation, Employment, Member, Membership, Practice
@@ -1061,15 +1061,9 @@ class ClaimImporter(Importer):
                 needs_triage=ruling.triage,
             )
         # Plain rows, not model instances: building 2,000 Claims costs more than storing them.
-        ids = dict(
-            insert_returning(
-                Claim,
-                _CLAIM_COLUMNS,
-                ([row[column] for column in _CLAIM_COLUMNS] for row in rows),
-                returning=("reference", "id"),
-            )
+        new_ids = copy_new(
+            Claim, _CLAIM_COLUMNS, ([row[column] for column in _CLAIM_COLUMNS] for row in rows)
         )
-        new_ids = [ids[reference] for reference in references]
         for claim_id, (claim_row, _) in zip(new_ids, decided, strict=True):
             claim_row.pk = claim_id
         copy_into(

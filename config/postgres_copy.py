@@ -179,36 +179,34 @@ def _copying(model: type[models.Model], columns: Sequence[str], count: int):
         )
 
 
-def _array_types(model: type[models.Model], columns: Sequence[str]) -> list[str]:
-    fields = [model._meta.get_field(column) for column in columns]
-    return [f"{field.db_type(connection)}[]" for field in fields]
-
-
-def insert_returning(
-    model: type[models.Model],
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    returning: Sequence[str] = ("id",),
-) -> list[tuple]:
-    """Insert `rows` and return the `returning` columns of each new row. Callers match rows
-    back by a unique column they returned, never by position."""
+def copy_new(
+    model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> list[int]:
+    """Insert new rows and return their ids, in the rows' order. On PostgreSQL the ids are
+    taken from the table's sequence in one query and the rows sent by COPY, which costs less
+    than an INSERT that returns them."""
     rows = list(rows)
     if not rows:
         return []
     if connection.vendor != "postgresql":
-        created = model.objects.bulk_create(
-            [model(**dict(zip(columns, row, strict=True))) for row in rows], batch_size=2000
-        )
-        return [tuple(getattr(obj, name) for name in returning) for obj in created]
-    quote = connection.ops.quote_name
-    arrays = ", ".join(f"%s::{kind}" for kind in _array_types(model, columns))
+        created = model.objects.bulk_create(_instances(model, columns, rows), batch_size=2000)
+        return [obj.pk for obj in created]
+    pk = model._meta.pk.column
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(map(quote, columns))}) "
-            f"SELECT * FROM unnest({arrays}) RETURNING {', '.join(map(quote, returning))}",
-            [list(column) for column in zip(*rows, strict=True)],
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [model._meta.db_table, pk, len(rows)],
         )
-        return cursor.fetchall()
+        ids = [row[0] for row in cursor.fetchall()]
+    with _copying(model, (pk, *columns), len(rows)) as copy:
+        for id_, row in zip(ids, rows, strict=True):
+            copy.write_row((id_, *row))
+    return ids
+
+
+def _array_types(model: type[models.Model], columns: Sequence[str]) -> list[str]:
+    fields = [model._meta.get_field(column) for column in columns]
+    return [f"{field.db_type(connection)}[]" for field in fields]
 
 
 def update_rows(

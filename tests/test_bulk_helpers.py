@@ -62,3 +62,37 @@ def test_array_literals_read_back_as_the_same_values():
         )
         assert cursor.fetchone() == (AWKWARD, [1, 2, 3], [True, False])
     assert array_literal(["a", None]) is None
+
+
+def test_copy_new_returns_each_rows_id_in_order_and_stores_it_exactly():
+    from django.utils import timezone
+
+    from claims.models import ClaimNote
+    from config.postgres_copy import copy_new
+
+    claim = ClaimFactory()
+    ids = copy_new(
+        ClaimNote,
+        ("claim_id", "author_label", "text", "created_at"),
+        [(claim.pk, f"writer {n}", text, timezone.now()) for n, text in enumerate(AWKWARD)],
+    )
+    assert len(set(ids)) == len(AWKWARD)
+    stored = dict(ClaimNote.objects.values_list("pk", "text"))
+    assert [stored[pk] for pk in ids] == AWKWARD
+    # The sequence moved on: the next ordinary insert does not collide.
+    assert ClaimNote.objects.create(claim=claim, text="after").pk not in ids
+
+
+def test_update_rows_changes_only_the_rows_named():
+    from config.postgres_copy import update_rows
+
+    claims = [ClaimFactory(description="before") for _ in range(3)]
+    changed = update_rows(
+        Claim, ("id", "description"), [(claims[0].pk, AWKWARD[0]), (claims[2].pk, AWKWARD[1])]
+    )
+    assert changed == 2
+    assert [c.description for c in Claim.objects.order_by("pk")] == [
+        AWKWARD[0],
+        "before",
+        AWKWARD[1],
+    ]

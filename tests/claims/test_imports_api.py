@@ -628,14 +628,14 @@ def test_a_possible_duplicate_is_flagged_not_merged_or_dropped(api, practice_and
         api,
         "claims",
         [
-            claim_record("EXT-1", claimant=claimant),
-            claim_record("EXT-2", claimant=claimant, incident_date="2018-11-13"),
+            claim_record("DUP-1", claimant=claimant),
+            claim_record("DUP-2", claimant=claimant, incident_date="2018-11-13"),
         ],
     )
     assert response.json()["created"] == 2
-    duplicate = Claim.objects.get(external_ref="EXT-1")
+    duplicate = Claim.objects.get(external_ref="DUP-1")
     assert duplicate.possible_duplicate_of == earlier
-    assert Claim.objects.get(external_ref="EXT-2").possible_duplicate_of is None
+    assert Claim.objects.get(external_ref="DUP-2").possible_duplicate_of is None
     listed = client_for(caseworker).get("/api/v1/claims/?flag=POSSIBLE_DUPLICATE").json()
     assert [c["reference"] for c in listed["results"]] == [duplicate.reference]
 
