@@ -156,7 +156,12 @@ def json_records(chunks: Iterable[bytes]) -> Iterator[tuple[int, Any]]:
             while True:
                 try:
                     element, end = decoder.raw_decode(buffer, position)
-                except json.JSONDecodeError as error:
+                except (RecursionError, ValueError) as error:
+                    if not isinstance(error, json.JSONDecodeError):
+                        # Nested too deep, or a number too long to be one: not a record.
+                        raise BodyError(
+                            "invalid_json", f"Record {row} is not valid JSON: {error}."[:300]
+                        ) from None
                     # The element may run on into the next chunk: read more and try again.
                     if len(buffer) - position <= MAX_RECORD_CHARS and fill():
                         continue

@@ -52,6 +52,7 @@ from claims.deadline_services import claims_deadlines_recompute
 from claims.import_parsing import BodyError, body_format, file_chunks, records
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
+    REROUTE_FIELDS,
     ROUTING_FACT_FIELDS,
     Claim,
     ClaimClinician,
@@ -67,6 +68,7 @@ from claims.routing_services import (
     claims_of_members_reroute,
     claims_route,
 )
+from config.api_errors import api_error
 from config.postgres_copy import copy_into, copy_new, update_rows
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
@@ -248,9 +250,11 @@ def _stored_chunks(batch_id: int) -> Callable[[], Iterator[bytes]]:
     return chunks
 
 
-def import_batch_run(*, batch_id: int) -> None:
+def import_batch_run(*, batch_id: int, last_attempt: bool = True) -> None:
     """Run a queued batch (the Celery task). Safe to run twice and to resume after a crash: rows
-    before `rows_done` were committed with their counts and errors, and are skipped."""
+    before `rows_done` were committed with their counts and errors, and are skipped. A
+    transient database error is raised for the task to retry, unless this is its last attempt:
+    then the batch says it failed, and how far it got."""
     batch = ImportBatch.objects.select_related("created_by").filter(pk=batch_id).first()
     if batch is None or batch.status not in (
         ImportBatch.BatchStatus.QUEUED,
@@ -265,7 +269,7 @@ def import_batch_run(*, batch_id: int) -> None:
         _run(batch, _stored_chunks(batch.pk), queued=True)
     except DatabaseError as error:
         done = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch.pk)
-        if _transient(error):
+        if _transient(error) and not last_attempt:
             raise  # the task retries and resumes from rows_done
         _fail(batch, done, error)
         raise
@@ -299,9 +303,13 @@ def _failure(done: int, total: int, error: Exception) -> str:
 
 
 def _finish(batch: ImportBatch, status: str, failure: str = "") -> None:
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=status, failure=failure, finished_at=timezone.now()
-    )
+    changes: dict[str, Any] = {"status": status, "failure": failure}
+    if failure:
+        # Said in the errors too, so every answer carries its reason in the one error shape;
+        # and the Idempotency-Key is let go, so that the sender can retry with it.
+        changes["errors"] = [api_error("import_failed", failure)]
+        changes["idempotency_key"] = ""
+    ImportBatch.objects.filter(pk=batch.pk).update(finished_at=timezone.now(), **changes)
     ImportChunk.objects.filter(batch_id=batch.pk).delete()
 
 
@@ -975,8 +983,7 @@ class ClaimImporter(Importer):
             if not self.creatable(run, row, record, claim):
                 continue
             values = _claim_values(_given(record), practice_id)
-            if claim is not None:
-                self._check_merged(run, row, claim, values)
+            self._check_merged(run, row, claim, values)
             if len(run.errors) > problems:
                 continue
             resolved.append(
@@ -991,10 +998,12 @@ class ClaimImporter(Importer):
         return resolved
 
     @staticmethod
-    def _check_merged(run: _Run, row: int, claim: Claim, values: dict) -> None:
-        """What the record leaves out stays as stored: check the claim it would make."""
-        status = values.get("status", claim.status)
-        outcome = values.get("outcome", claim.outcome)
+    def _check_merged(run: _Run, row: int, claim: Claim | None, values: dict) -> None:
+        """What a record leaves out stays as stored (or takes its default, for a new claim):
+        check the claim it would make, not the row alone."""
+        stored = _CLAIM_DEFAULTS if claim is None else claim.__dict__
+        status = values.get("status", stored["status"])
+        outcome = values.get("outcome", stored["outcome"])
         if status == Status.CLOSED and not outcome:
             _unknown(
                 run, row, "outcome", spec.OUTCOME_REQUIRED, "A closed claim needs its outcome."
@@ -1005,10 +1014,10 @@ class ClaimImporter(Importer):
                 row,
                 "outcome",
                 spec.OUTCOME_NOT_ALLOWED,
-                f"Only a closed claim has an outcome; {claim.reference} is open.",
+                "Only a closed claim has an outcome; give status closed as well.",
             )
-        born = values.get("claimant_date_of_birth", claim.claimant_date_of_birth)
-        died = values.get("claimant_date_of_death", claim.claimant_date_of_death)
+        born = values.get("claimant_date_of_birth", stored["claimant_date_of_birth"])
+        died = values.get("claimant_date_of_death", stored["claimant_date_of_death"])
         if born and died and died < born:
             _unknown(
                 run,
@@ -1185,7 +1194,7 @@ class ClaimImporter(Importer):
             changed.append(claim)
             names.update(name for name in after if name not in ("clinicians", "reserves"))
             audits.append((claim, before, after))
-            if set(after) & {*ROUTING_FACT_FIELDS, "clinicians"}:
+            if set(after) & {*REROUTE_FIELDS, "clinicians"}:
                 reroute.append(claim.pk)
             if set(after) & DEADLINE_INPUT_FIELDS:
                 recompute.append(claim.pk)

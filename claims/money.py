@@ -18,10 +18,13 @@ def pounds(value: Any, *, minimum: Decimal = Decimal("0")) -> Decimal:
         amount = Decimal(str(value).strip().replace(",", "").lstrip("£"))
     except (InvalidOperation, ValueError):
         raise ValueError(f"{value!r} is not an amount in pounds.") from None
-    if not amount.is_finite() or amount != amount.quantize(PENNY):
+    if not amount.is_finite():
+        raise ValueError(f"{value!r} is not an amount in pounds.")
+    # Before any rounding: quantize itself fails on a number too large for it.
+    if abs(amount) >= LIMIT:
+        raise ValueError("The amount is larger than any claim could be.")
+    if amount != amount.quantize(PENNY):
         raise ValueError("Give pounds and pence: at most two decimal places.")
     if amount < minimum:
         raise ValueError(f"The amount must be at least £{minimum}.")
-    if amount >= LIMIT:
-        raise ValueError("The amount is larger than any claim could be.")
     return amount.quantize(PENNY)

@@ -97,7 +97,8 @@ def claims_search(claims: QuerySet[Claim], q: str) -> QuerySet[Claim]:
         return claims
     digits = nhs_number_normalise(q)
     if digits.isdigit() and len(digits) == 10:
-        return claims.filter(claimant_nhs_number=digits)
+        # Ten digits are most likely an NHS number, but a sender's reference may be digits too.
+        return claims.filter(Q(claimant_nhs_number=digits) | Q(external_ref=q))
     return claims.filter(Q(reference=q.upper()) | Q(external_ref=q) | Q(claimant_name__icontains=q))
 
 

@@ -13,7 +13,7 @@ from audit.services import Actor, audit_diff, audit_record, audit_snapshot
 from claims.deadline_services import claims_deadlines_recompute
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
-    ROUTING_FACT_FIELDS,
+    REROUTE_FIELDS,
     Claim,
     ClaimClinician,
     ClaimNote,
@@ -207,7 +207,7 @@ def claim_update(
             actor=actor,
             reason=(reason or "Dates changed") + f" ({', '.join(dates_changed)})",
         )
-    facts_changed = sorted(set(changed_after) & set(ROUTING_FACT_FIELDS))
+    facts_changed = sorted(set(changed_after) & REROUTE_FIELDS)
     if facts_changed:
         claims_route(
             claim_ids=[locked.pk],
@@ -277,6 +277,8 @@ def claim_close(
     history shows what was outstanding when it closed."""
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": f"Choose one of {', '.join(Outcome.values)}."})
+    # Checked under the row lock: of two people closing at once, the second is refused.
+    claim = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
     if claim.status == Status.CLOSED:
         raise ValidationError({"status": f"{claim.reference} is already closed."}, code="closed")
     return claim_update(
@@ -292,6 +294,7 @@ def claim_close(
 @transaction.atomic
 def claim_reopen(*, claim: Claim, actor: Actor, expected_version: int | None, reason: str) -> Claim:
     """A closed claim can be reopened (domain.md §5); the reason is kept in the audit trail."""
+    claim = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
     if claim.status != Status.CLOSED:
         raise ValidationError({"status": f"{claim.reference} is not closed."}, code="open")
     if not reason.strip():

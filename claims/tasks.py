@@ -61,4 +61,4 @@ def notifications_email_task(notification_ids: list[int]) -> None:
 )
 def import_batch_run_task(self, batch_id: int) -> None:
     """A large import (design.md §3.1); a rerun resumes after the rows already committed."""
-    import_batch_run(batch_id=batch_id)
+    import_batch_run(batch_id=batch_id, last_attempt=self.request.retries >= self.max_retries)

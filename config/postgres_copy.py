@@ -205,8 +205,13 @@ def copy_new(
 
 
 def _array_types(model: type[models.Model], columns: Sequence[str]) -> list[str]:
+    """Each column's array type, without a varchar length: an explicit cast to varchar(n)
+    would cut an over-long value silently, where the column itself refuses it."""
     fields = [model._meta.get_field(column) for column in columns]
-    return [f"{field.db_type(connection)}[]" for field in fields]
+    return [
+        re.sub(r"^varchar\(\d+\)$", "varchar", field.db_type(connection)) + "[]"
+        for field in fields
+    ]
 
 
 def update_rows(

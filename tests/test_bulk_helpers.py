@@ -96,3 +96,15 @@ def test_update_rows_changes_only_the_rows_named():
         "before",
         AWKWARD[1],
     ]
+
+
+def test_update_rows_refuses_a_value_too_long_for_its_column_instead_of_cutting_it():
+    from django.db import DataError, transaction
+
+    from config.postgres_copy import update_rows
+
+    claim = ClaimFactory()
+    with pytest.raises(DataError), transaction.atomic():
+        update_rows(Claim, ("id", "claimant_name"), [(claim.pk, "x" * 201)])
+    claim.refresh_from_db()
+    assert len(claim.claimant_name) < 201

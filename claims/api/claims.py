@@ -43,11 +43,20 @@ from claims.selectors import (
 from claims.services import StaleVersion, claim_update, claim_viewed
 from config.api import ErrorsSerializer
 from config.api_errors import api_error
+from handlers.permissions import sees_every_claim
 from schemes import routing
 
 
 def _codes(text: str) -> list[str]:
     return [code for code in text.split(",") if code]
+
+
+def _duplicate_of(claim, context) -> str | None:
+    """The earlier claim a possible duplicate points at is shown only to those who see every
+    claim: it may belong to another organisation (design.md §2)."""
+    if claim.possible_duplicate_of_id and context.get("sees_every_claim"):
+        return claim.possible_duplicate_of.reference
+    return None
 
 
 class NextDeadlineOut(serializers.Serializer):
@@ -69,9 +78,7 @@ class ClaimListItem(serializers.Serializer):
     handlers = serializers.SerializerMethodField()
     flags = serializers.SerializerMethodField()
     needs_triage = serializers.BooleanField()
-    possible_duplicate_of = serializers.CharField(
-        source="possible_duplicate_of.reference", allow_null=True, default=None
-    )
+    possible_duplicate_of = serializers.SerializerMethodField()
     incident_date = serializers.DateField(allow_null=True)
     incident_date_from = serializers.DateField(allow_null=True)
     incident_date_to = serializers.DateField(allow_null=True)
@@ -90,7 +97,12 @@ class ClaimListItem(serializers.Serializer):
 
     def get_flags(self, claim) -> list[str]:
         flags = _codes(claim.flags)
-        return [*flags, POSSIBLE_DUPLICATE] if claim.possible_duplicate_of_id else flags
+        if claim.possible_duplicate_of_id and self.context.get("sees_every_claim"):
+            flags.append(POSSIBLE_DUPLICATE)
+        return flags
+
+    def get_possible_duplicate_of(self, claim) -> str | None:
+        return _duplicate_of(claim, self.context)
 
     @extend_schema_field(NextDeadlineOut(allow_null=True))
     def get_next_deadline(self, claim) -> dict | None:
@@ -232,9 +244,7 @@ class ClaimOut(serializers.Serializer):
     assigned_to = serializers.CharField(
         source="assigned_to.username", allow_null=True, default=None
     )
-    possible_duplicate_of = serializers.CharField(
-        source="possible_duplicate_of.reference", allow_null=True, default=None
-    )
+    possible_duplicate_of = serializers.SerializerMethodField()
     needs_triage = serializers.BooleanField()
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
@@ -251,6 +261,9 @@ class ClaimOut(serializers.Serializer):
         for name in _DATE_FIELDS:
             fields[name] = serializers.DateField(allow_null=True)
         return fields
+
+    def get_possible_duplicate_of(self, claim) -> str | None:
+        return _duplicate_of(claim, self.context)
 
     @extend_schema_field(RoutingOut(allow_null=True))
     def get_routing(self, claim) -> dict | None:
@@ -341,12 +354,19 @@ class ClaimList(APIView):
     def get(self, request):
         filters = ClaimFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        sees_all = sees_every_claim(request.user)
         claims = claims_filter(
             claims_visible_to(user=request.user), **filters.validated_data
         ).select_related("practice", "possible_duplicate_of")
+        if filters.validated_data.get("flag") == POSSIBLE_DUPLICATE and not sees_all:
+            # Duplicates are found across organisations: a caseworker's matter.
+            claims = claims.none()
         paginator = ClaimCursor()
         page = paginator.paginate_queryset(claims, request, view=self)
-        context = {"next_deadlines": claims_next_deadlines(claim.pk for claim in page)}
+        context = {
+            "next_deadlines": claims_next_deadlines(claim.pk for claim in page),
+            "sees_every_claim": sees_all,
+        }
         return paginator.get_paginated_response(
             ClaimListItem(page, many=True, context=context).data
         )
@@ -392,7 +412,7 @@ class ClaimPatchIn(serializers.Serializer):
         return attrs
 
 
-_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+_ETAG = re.compile(r'^(?:W/)?"?(\d{1,10})"?$')
 
 
 def _claim_for(request, reference: str) -> Claim:
@@ -411,7 +431,7 @@ def _claim_for(request, reference: str) -> Claim:
             Prefetch("payments", queryset=Payment.objects.order_by("-paid_on", "-id")),
             "notes__author",
         )
-        .filter(reference=reference.upper())
+        .filter(reference=reference)
         .first()
     )
     if claim is None:
@@ -419,8 +439,9 @@ def _claim_for(request, reference: str) -> Claim:
     return claim
 
 
-def _answer(claim: Claim, code: int = status.HTTP_200_OK) -> Response:
-    return Response(ClaimOut(claim).data, status=code, headers={"ETag": f'"{claim.version}"'})
+def _answer(request, claim: Claim, code: int = status.HTTP_200_OK) -> Response:
+    body = ClaimOut(claim, context={"sees_every_claim": sees_every_claim(request.user)}).data
+    return Response(body, status=code, headers={"ETag": f'"{claim.version}"'})
 
 
 class ClaimDetail(APIView):
@@ -430,7 +451,7 @@ class ClaimDetail(APIView):
     def get(self, request, reference: str):
         claim = _claim_for(request, reference)
         claim_viewed(claim=claim, actor=request.user, channel="api")
-        return _answer(claim)
+        return _answer(request, claim)
 
     @extend_schema(
         request=ClaimPatchIn,
@@ -497,4 +518,4 @@ class ClaimDetail(APIView):
                 if hasattr(error, "error_dict")
                 else {"non_field_errors": error.messages}
             ) from None
-        return _answer(_claim_for(request, reference))
+        return _answer(request, _claim_for(request, reference))

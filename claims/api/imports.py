@@ -27,6 +27,8 @@ from config.api import ErrorSerializer, ErrorsSerializer
 from config.api_errors import api_error
 from handlers.permissions import is_caseworker
 
+IDEMPOTENCY_KEY_MAX = ImportBatch._meta.get_field("idempotency_key").max_length
+
 
 class MayImport(BasePermission):
     message = "Only importers (systems) and NHS Resolution caseworkers send bulk imports."
@@ -195,6 +197,15 @@ class ImportCreate(APIView):
             raise exceptions.ValidationError(
                 {"mode": serializers.ErrorDetail("Use atomic or partial.", code="invalid_choice")}
             )
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > IDEMPOTENCY_KEY_MAX:
+            raise exceptions.ValidationError(
+                {
+                    "Idempotency-Key": serializers.ErrorDetail(
+                        f"At most {IDEMPOTENCY_KEY_MAX} characters.", code="too_long"
+                    )
+                }
+            )
         limit = settings.IMPORT_MAX_BODY_BYTES
         declared = request.META.get("CONTENT_LENGTH") or "0"
         if declared.isdigit() and int(declared) > limit:
@@ -206,7 +217,7 @@ class ImportCreate(APIView):
                 mode=mode,
                 content_type=request.content_type or "",
                 stream=request._request,
-                idempotency_key=request.headers.get("Idempotency-Key", ""),
+                idempotency_key=key,
             )
         except PayloadTooLarge as error:
             return _too_large(error)

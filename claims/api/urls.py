@@ -31,9 +31,9 @@ urlpatterns = [
     path("notifications/", NotificationList.as_view(), name="api-notifications"),
     path("notifications/<int:pk>/read/", NotificationRead.as_view(), name="api-notification-read"),
     path("claims/", ClaimList.as_view(), name="api-claims"),
-    path("claims/<str:reference>/", ClaimDetail.as_view(), name="api-claim"),
+    path("claims/<claim_reference:reference>/", ClaimDetail.as_view(), name="api-claim"),
     path(
-        "claims/<str:reference>/deadlines/<int:pk>/",
+        "claims/<claim_reference:reference>/deadlines/<int:pk>/",
         ClaimDeadlineDetail.as_view(),
         name="api-claim-deadline",
     ),

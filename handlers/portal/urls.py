@@ -6,7 +6,7 @@ from handlers.portal import views
 
 app_name = "portal"
 
-claim = "claims/<str:reference>/"
+claim = "claims/<claim_reference:reference>/"
 
 urlpatterns = [
     path("", views.home, name="home"),

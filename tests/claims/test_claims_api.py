@@ -337,6 +337,57 @@ def test_the_handler_moves_the_stage_but_may_not_change_facts_or_close(mdu_handl
 def test_auditors_and_importers_may_not_patch(auditor, importer):
     claim = recorded("MDU")
     assert patch(client_for(auditor), claim, {"stage": "negotiation"}, '"1"').status_code == 403
+    # The importer's organisation (MPS) sent this claim, so the importer can read it...
+    claim.source_organisation = HandlerOrganisation.objects.get(code="MPS")
+    claim.save()
+    importer_api = client_for(importer)
+    assert importer_api.get(f"/api/v1/claims/{claim.reference}/").status_code == 200
+    # ... but changes it only through imports.
+    assert (
+        patch(importer_api, claim, {"stage": "negotiation"}, f'"{claim.version}"').status_code
+        == 403
+    )
+    claim.refresh_from_db()
+    assert claim.stage == "letter_of_claim"
+
+
+def test_q_of_ten_digits_also_finds_a_senders_reference(caseworker):
+    claim = ClaimFactory(external_ref="2024001234")
+    assert references(client_for(caseworker).get("/api/v1/claims/?q=2024001234")) == [
+        claim.reference
+    ]
+
+
+def test_a_possible_duplicate_is_shown_to_caseworkers_only(caseworker, mdu_handler):
+    earlier = ClaimFactory()
+    later = ClaimFactory(possible_duplicate_of=earlier)
+    ClaimHandling.objects.create(
+        claim=later, organisation=HandlerOrganisation.objects.get(code="MDU")
+    )
+    seen = client_for(caseworker).get(f"/api/v1/claims/{later.reference}/").json()
+    assert seen["possible_duplicate_of"] == earlier.reference
+    # The earlier claim may be another organisation's: its reference must not leak.
+    handler_api = client_for(mdu_handler)
+    hidden = handler_api.get(f"/api/v1/claims/{later.reference}/").json()
+    assert hidden["possible_duplicate_of"] is None
+    listed = handler_api.get("/api/v1/claims/").json()["results"]
+    assert [(c["possible_duplicate_of"], c["flags"]) for c in listed] == [(None, [])]
+    assert handler_api.get("/api/v1/claims/?flag=POSSIBLE_DUPLICATE").json()["results"] == []
+
+
+@pytest.mark.parametrize("url", ["/api/v1/claims/%00/", "/api/v1/claims/CL-2024-0001x/"])
+def test_a_malformed_reference_is_404_not_a_server_error(caseworker, url):
+    response = client_for(caseworker).get(url)
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
+
+
+def test_an_if_match_too_long_to_be_a_version_is_400(caseworker):
+    claim = recorded("MDU")
+    response = patch(
+        client_for(caseworker), claim, {"stage": "investigation"}, '"' + "9" * 50 + '"'
+    )
+    assert response.status_code == 400
 
 
 @pytest.mark.parametrize(

@@ -819,3 +819,197 @@ def test_a_body_that_is_not_utf8_is_refused(api):
     )
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalid_encoding"
+
+
+def test_the_same_claims_as_json_and_as_csv_are_stored_alike(api, practice_and_gp):
+    MemberFactory(registration_number="7654321")
+    records = [
+        claim_record(
+            f"J-{n}",
+            claimant={
+                "name": f"Claimant {n}",
+                "nhs_number": valid_nhs_number(n),
+                "date_of_birth": "1970-05-01",
+                "lacks_capacity": n == 1,
+            },
+            clinicians=["GMC:1234567", "GMC:7654321"][: n + 1],
+            coronavirus_response=n == 2,
+            reserves={"damages": "1250.50"},
+        )
+        for n in range(3)
+    ]
+    assert post_json(api, "claims", records).json()["created"] == 3
+    out = io.StringIO()
+    columns = [
+        "external_ref",
+        "matter_type",
+        "claimant__name",
+        "claimant__nhs_number",
+        "claimant__date_of_birth",
+        "claimant__lacks_capacity",
+        "practice",
+        "clinicians",
+        "care_setting",
+        "activity",
+        "coronavirus_response",
+        "incident_date",
+        "notified_on",
+        "letter_of_claim_on",
+        "reserves__damages",
+    ]
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    for r in records:
+        writer.writerow(
+            [
+                r["external_ref"].replace("J-", "C-"),
+                r["matter_type"],
+                r["claimant"]["name"],
+                r["claimant"]["nhs_number"],
+                r["claimant"]["date_of_birth"],
+                str(r["claimant"]["lacks_capacity"]).lower(),
+                r["practice"],
+                ";".join(r["clinicians"]),
+                r["care_setting"],
+                r["activity"],
+                str(r["coronavirus_response"]).lower(),
+                r["incident_date"],
+                r["notified_on"],
+                r["letter_of_claim_on"],
+                r["reserves"]["damages"],
+            ]
+        )
+    assert post_csv(api, "claims", out.getvalue()).json()["created"] == 3
+
+    def stored(prefix):
+        fields = [
+            f.attname
+            for f in Claim._meta.concrete_fields
+            if f.attname
+            not in (
+                "id",
+                "reference",
+                "external_ref",
+                "created_at",
+                "updated_at",
+                "possible_duplicate_of_id",
+            )
+        ]
+        claims = Claim.objects.filter(external_ref__startswith=prefix).order_by("external_ref")
+        return [
+            (
+                [getattr(c, name) for name in fields],
+                list(c.claim_clinicians.order_by("position").values_list("member_id", flat=True)),
+                list(c.reserves.values_list("head", "amount")),
+                sorted(c.deadlines.values_list("kind", "due_on")),
+                c.schemes,
+            )
+            for c in claims
+        ]
+
+    assert stored("J-") == stored("C-")
+
+
+def test_an_atomic_batch_rolls_back_slices_it_had_written_and_still_reports_later_rows(
+    api, practice_and_gp, settings
+):
+    settings.IMPORT_SLICE_ROWS = 10
+    rows = [claim_record(f"S-{n}") for n in range(40)]
+    rows[25]["practice"] = "Y99999"
+    rows[37]["clinicians"] = ["GMC:7654321"]
+    response = post_json(api, "claims", rows)
+    assert response.status_code == 400
+    assert [(e["row"], e["code"]) for e in response.json()["errors"]] == [
+        (25, "unknown_practice"),
+        (37, "unknown_member"),
+    ]
+    # Slices 0-9 and 10-19 were written before row 25 was met; all of it is gone.
+    assert not Claim.objects.exists()
+    assert not Deadline.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="claim").exists()
+
+
+def test_a_changed_status_alone_is_checked_against_the_stored_claim(api, practice_and_gp):
+    post_json(api, "claims", [claim_record("EXT-1", status="closed", outcome="not_a_claim")])
+    # Only the outcome changes: the claim is closed already, so this is allowed.
+    response = post_json(
+        api, "claims", [{"external_ref": "EXT-1", "outcome": "closed_with_damages"}]
+    )
+    assert (response.status_code, response.json()["updated"]) == (201, 1)
+    # Re-opening clears the outcome.
+    assert (
+        post_json(api, "claims", [{"external_ref": "EXT-1", "status": "open"}]).status_code == 201
+    )
+    assert Claim.objects.values_list("status", "outcome").get() == ("open", "")
+    response = post_json(api, "claims", [{"external_ref": "EXT-1", "status": "closed"}])
+    assert [e["code"] for e in response.json()["errors"]] == ["outcome_required"]
+
+
+def test_an_empty_clinician_between_two_is_named_by_its_place(api, practice_and_gp):
+    text = (
+        "external_ref,matter_type,claimant__name,care_setting,activity,clinicians\n"
+        "E-1,claim,A,general_practice,nhs_primary_medical_services,GMC:1234567;;GMC:7654321\n"
+    )
+    errors = post_csv(api, "claims", text).json()["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [("clinicians[1]", "invalid_member_key")]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '[{"external_ref": 1' + "1" * 5000 + "}]",
+        "[" * 100_000,
+    ],
+)
+def test_json_no_parser_can_read_is_a_400(api, body):
+    response = api.post("/api/v1/imports/claims/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_json"
+
+
+def test_an_amount_too_large_for_any_claim_is_a_row_error(api, practice_and_gp):
+    response = post_json(api, "claims", [claim_record(reserves={"damages": "1e30"})])
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_amount"
+
+
+def test_an_idempotency_key_longer_than_200_characters_is_refused(api):
+    response = post_json(api, "practices", [{"ods_code": "Y01234", "name": "x"}], key="k" * 201)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "Idempotency-Key"
+    assert not ImportBatch.objects.exists()
+
+
+def test_changing_a_claims_practice_reroutes_it(api, practice_and_gp):
+    from claims.models import RoutingDecision
+
+    PracticeFactory(ods_code="Y05678")
+    post_json(api, "claims", [claim_record("EXT-1")])
+    before = RoutingDecision.objects.count()
+    post_json(api, "claims", [{"external_ref": "EXT-1", "practice": "Y05678"}])
+    assert RoutingDecision.objects.count() == before + 1
+
+
+def test_a_batch_that_fails_in_the_request_says_why_writes_nothing_and_frees_its_key(
+    api, monkeypatch
+):
+    from django.db import IntegrityError
+
+    from claims import import_services
+
+    def clash(self, resolved, run):
+        import_services._upsert(Practice, resolved, run, action="practice")
+        raise IntegrityError("duplicate key value violates unique constraint")
+
+    monkeypatch.setattr(import_services.PracticeImporter, "apply", clash)
+    rows = [{"ods_code": "Y01234", "name": "Riverside"}]
+    response = post_json(api, "practices", rows, key="retry-me")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["status"] == "failed"
+    assert [e["code"] for e in body["errors"]] == ["import_failed"]
+    assert "no row was applied" in body["errors"][0]["message"]
+    assert not Practice.objects.exists()
+    monkeypatch.undo()
+    retried = post_json(api, "practices", rows, key="retry-me")
+    assert (retried.status_code, retried.json()["created"]) == (201, 1)

@@ -1,6 +1,7 @@
 """Queued imports through the real Redis broker and a real worker process, and identical requests
 racing each other on real database connections."""
 
+import datetime
 import json
 import threading
 import time
@@ -12,8 +13,8 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from claims import import_services
 from claims.import_services import import_batch_run
-from claims.models import ImportBatch
-from claims.tasks import import_batch_run_task
+from claims.models import ImportBatch, RoutingJob
+from claims.tasks import import_batch_run_task, routing_job_run_task
 from members.models import Practice
 
 
@@ -68,9 +69,21 @@ def test_a_queued_import_runs_on_the_worker_and_a_rerun_writes_nothing_twice(
         500,
         500,
     )
-    # A duplicate delivery of the same task finds the batch done and does nothing.
+    # A duplicate delivery of the same task finds the batch done and does nothing. The worker
+    # runs one task at a time, in order: once a routing job queued behind it is done, so is it.
     import_batch_run_task.apply_async(args=[batch.pk], queue=celery_worker_process.queue)
-    time.sleep(1)
+    barrier = RoutingJob.objects.create(kind="handover", decision_date=datetime.date.today())
+    routing_job_run_task.apply_async(args=[barrier.pk], queue=celery_worker_process.queue)
+    deadline = time.monotonic() + 60
+    while RoutingJob.objects.get(pk=barrier.pk).status != "done" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    again = ImportBatch.objects.get(pk=batch.pk)
+    assert (again.status, again.rows_done, again.created, again.finished_at) == (
+        "done",
+        500,
+        500,
+        batch.finished_at,
+    )
     assert Practice.objects.count() == 500
     assert AuditEvent.objects.filter(action="practice.create").count() == 500
 
