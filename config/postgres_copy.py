@@ -209,8 +209,7 @@ def _array_types(model: type[models.Model], columns: Sequence[str]) -> list[str]
     would cut an over-long value silently, where the column itself refuses it."""
     fields = [model._meta.get_field(column) for column in columns]
     return [
-        re.sub(r"^varchar\(\d+\)$", "varchar", field.db_type(connection)) + "[]"
-        for field in fields
+        re.sub(r"^varchar\(\d+\)$", "varchar", field.db_type(connection)) + "[]" for field in fields
     ]
 
 
