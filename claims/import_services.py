@@ -1033,7 +1033,7 @@ class ClaimImporter(Importer):
         label = f"import {run.batch.pk}"
         cause = f"Imported in batch {run.batch.pk}"
         new_items = [item for item in resolved if item.existing is None]
-        references = claim_references_allocate(count=len(new_items))
+        references = claim_references_allocate(count=len(new_items), detached=True)
         now = timezone.now()
         today = timezone.localdate()
         rows = [

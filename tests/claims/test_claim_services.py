@@ -125,3 +125,26 @@ def test_a_claim_cannot_be_assigned_to_someone_who_may_not_see_it(caseworker, md
     claim.refresh_from_db()
     assert claim.assigned_to is None
     assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_references_taken_apart_are_not_held_by_a_long_transaction():
+    import threading
+
+    from django.db import connection, transaction
+
+    taken: list[str] = []
+    with transaction.atomic():
+        first = claim_references_allocate(count=3, year=2031, detached=True)
+        # Another request recording a claim meanwhile is not kept waiting by this transaction.
+        worker = threading.Thread(
+            target=lambda: (
+                taken.extend(claim_references_allocate(count=1, year=2031)),
+                connection.close(),
+            )
+        )
+        worker.start()
+        worker.join(timeout=10)
+        assert not worker.is_alive()
+    assert first == ["CL-2031-000001", "CL-2031-000002", "CL-2031-000003"]
+    assert taken == ["CL-2031-000004"]
