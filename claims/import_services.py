@@ -73,6 +73,7 @@ from config.postgres_copy import copy_into, copy_new, update_rows
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
 from members.models import DefenceOrganisation, Employment, Member, Membership, Practice
+from members.selectors import member_ids_by_key, practice_ids_by_code
 
 logger = logging.getLogger(__name__)
 
@@ -548,24 +549,6 @@ def import_finished_notify(*, batch: ImportBatch) -> None:
 # --- resolving references in bulk -------------------------------------------------------------
 
 
-def _member_ids(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Member ids by (registration body, number): one query for any number of keys."""
-    keys = set(keys)
-    if not keys:
-        return {}
-    found = Member.objects.filter(
-        registration_number__in={number for _, number in keys}
-    ).values_list("registration_body", "registration_number", "pk")
-    return {(body, number): pk for body, number, pk in found if (body, number) in keys}
-
-
-def _practice_ids(codes: Iterable[str]) -> dict[str, int]:
-    codes = set(codes)
-    if not codes:
-        return {}
-    return dict(Practice.objects.filter(ods_code__in=codes).values_list("ods_code", "pk"))
-
-
 def _unknown(run: _Run, row: int, field_name: str, code: str, message: str) -> None:
     run.errors.append({"row": row, "field": field_name, "code": code, "message": message})
 
@@ -689,7 +672,7 @@ class MemberImporter(Importer):
         return (record["registration_body"], record["registration_number"])
 
     def resolve(self, rows, run):
-        ids = _member_ids(self.key(r) for _, r in rows)
+        ids = member_ids_by_key(self.key(r) for _, r in rows)
         existing = Member.objects.in_bulk(ids.values())
         found = [(row, r, existing.get(ids.get(self.key(r), 0))) for row, r in rows]
         return [
@@ -749,7 +732,7 @@ class MembershipImporter(Importer):
         return (record["member"], record["organisation"], record["start_date"])
 
     def resolve(self, rows, run):
-        members = _member_ids(r["member"] for _, r in rows)
+        members = member_ids_by_key(r["member"] for _, r in rows)
         organisations = dict(DefenceOrganisation.objects.values_list("code", "pk"))
         stored = defaultdict(list)
         for membership in Membership.objects.filter(member_id__in=members.values()):
@@ -818,10 +801,10 @@ class EmploymentImporter(Importer):
         return (record["member"], record["practice"], record["start_date"])
 
     def resolve(self, rows, run):
-        members = _member_ids(
+        members = member_ids_by_key(
             key for _, r in rows for key in (r["member"], r.get("employer")) if key
         )
-        practices = _practice_ids(r["practice"] for _, r in rows)
+        practices = practice_ids_by_code(r["practice"] for _, r in rows)
         stored = {
             (e.member_id, e.practice_id, e.start_date): e
             for e in Employment.objects.filter(
@@ -959,8 +942,8 @@ class ClaimImporter(Importer):
         return record["external_ref"]
 
     def resolve(self, rows, run):
-        practices = _practice_ids(r["practice"] for _, r in rows if r.get("practice"))
-        members = _member_ids(key for _, r in rows for key in r.get("clinicians", ()))
+        practices = practice_ids_by_code(r["practice"] for _, r in rows if r.get("practice"))
+        members = member_ids_by_key(key for _, r in rows for key in r.get("clinicians", ()))
         existing = {
             claim.external_ref: claim
             for claim in Claim.objects.filter(

@@ -7,6 +7,7 @@ import re
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -40,10 +41,12 @@ from claims.selectors import (
     claims_next_deadlines,
     claims_visible_to,
 )
-from claims.services import StaleVersion, claim_update, claim_viewed
+from claims.services import StaleVersion, claim_clinicians_set, claim_update, claim_viewed
 from config.api import ErrorsSerializer
 from config.api_errors import api_error
 from handlers.permissions import sees_every_claim
+from members.models import Member, Practice
+from members.selectors import member_ids_by_key
 from schemes import routing
 
 
@@ -373,9 +376,9 @@ class ClaimList(APIView):
 
 
 class ClaimPatchIn(serializers.Serializer):
-    """design.md §3.3: stage, status and outcome, the dates of §3.4, the facts routing reads,
-    the description. Caseworkers change them all; an MDO handler the stage, the dates and the
-    description."""
+    """design.md §3.3: stage, status and outcome, the dates of §3.4, the facts routing reads
+    (the practice and the clinicians among them), the description. Caseworkers change them all;
+    an MDO handler the stage, the dates and the description."""
 
     stage = serializers.ChoiceField(choices=Stage.values)
     status = serializers.ChoiceField(choices=Status.values)
@@ -389,6 +392,39 @@ class ClaimPatchIn(serializers.Serializer):
     provider_cnst_member = serializers.BooleanField()
     date_of_knowledge = serializers.DateField(allow_null=True)
     notified_on = serializers.DateField(allow_null=True)
+    practice = serializers.CharField(allow_null=True, help_text="ODS code; null for none.")
+    clinicians = serializers.ListField(
+        child=serializers.CharField(), help_text="Member keys in order, as GMC:1234567."
+    )
+
+    def validate_practice(self, code):
+        if code is None:
+            return None
+        practice = Practice.objects.filter(ods_code=code.strip().upper()).first()
+        if practice is None:
+            raise serializers.ValidationError(f"No practice {code}.", code="unknown_practice")
+        return practice
+
+    def validate_clinicians(self, keys):
+        parsed = [tuple(key.strip().upper().partition(":")[::2]) for key in keys]
+        ids = member_ids_by_key(parsed)
+        errors = {}
+        for index, (key, (body, number)) in enumerate(zip(keys, parsed, strict=True)):
+            if not body or not number:
+                errors[index] = [
+                    serializers.ErrorDetail(
+                        f"{key!r} is not a member key; write it BODY:NUMBER.",
+                        code="invalid_member_key",
+                    )
+                ]
+            elif (body, number) not in ids:
+                errors[index] = [
+                    serializers.ErrorDetail(f"No member {key}.", code="unknown_member")
+                ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        members = Member.objects.in_bulk(ids.values())
+        return [members[ids[key]] for key in parsed]
 
     def get_fields(self):
         fields = super().get_fields()
@@ -496,14 +532,28 @@ class ClaimDetail(APIView):
             )
         changes = ClaimPatchIn(data=request.data, partial=True)
         changes.is_valid(raise_exception=True)
+        fields = dict(changes.validated_data)
+        clinicians = fields.pop("clinicians", None)
+        version = int(match.group(1))
         try:
-            claim_update(
-                claim=claim,
-                actor=request.user,
-                expected_version=int(match.group(1)),
-                reason="Changed through the API",
-                **changes.validated_data,
-            )
+            # One change: the fields and the clinicians, or neither.
+            with transaction.atomic():
+                if fields:
+                    claim_update(
+                        claim=claim,
+                        actor=request.user,
+                        expected_version=version,
+                        reason="Changed through the API",
+                        **fields,
+                    )
+                if clinicians is not None:
+                    claim_clinicians_set(
+                        claim=claim,
+                        actor=request.user,
+                        members=clinicians,
+                        expected_version=None if fields else version,
+                        reason="Changed through the API",
+                    )
         except StaleVersion as error:
             return Response(
                 {"errors": [api_error("precondition_failed", str(error))]},

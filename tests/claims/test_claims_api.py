@@ -419,3 +419,55 @@ def test_a_claim_handled_by_two_organisations_is_visible_to_both(mps_handler, md
         )
     for user in (mps_handler, mdu_handler):
         assert client_for(user).get(f"/api/v1/claims/{claim.reference}/").status_code == 200
+
+
+def test_a_caseworker_changes_the_practice_and_clinicians_and_the_claim_is_rerouted(caseworker):
+    claim = recorded("MDU")
+    mps_gp = MemberFactory(registration_number="5555555")
+    MembershipFactory(
+        member=mps_gp,
+        organisation=DefenceOrganisation.objects.get(code="MPS"),
+        start_date=D(2000, 1, 1),
+    )
+    practice = PracticeFactory(ods_code="Y05555")
+    response = patch(
+        client_for(caseworker),
+        claim,
+        {"practice": "y05555", "clinicians": ["gmc:5555555"]},
+        f'"{claim.version}"',
+    )
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["practice"]["ods_code"] == practice.ods_code
+    assert [c["registration_number"] for c in body["clinicians"]] == ["5555555"]
+    # MPS handed its pre-2019 claims to NHS Resolution: ELSGP now.
+    assert (body["routing"]["schemes"], body["routing"]["lead_handler"]) == (["ELSGP"], "NHSR")
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"practice": "Y99999"}, "practice", "unknown_practice"),
+        ({"clinicians": ["GMC:7777777"]}, "clinicians[0]", "unknown_member"),
+        ({"clinicians": ["nobody"]}, "clinicians[0]", "invalid_member_key"),
+    ],
+)
+def test_an_unknown_practice_or_clinician_is_a_400_naming_it(caseworker, body, field, code):
+    claim = recorded("MDU")
+    response = patch(client_for(caseworker), claim, body, f'"{claim.version}"')
+    assert response.status_code == 400
+    assert (response.json()["errors"][0]["field"], response.json()["errors"][0]["code"]) == (
+        field,
+        code,
+    )
+
+
+def test_a_handler_may_not_change_the_clinicians(mdu_handler):
+    claim = recorded("MDU")
+    before = list(claim.claim_clinicians.values_list("member_id", flat=True))
+    other = MemberFactory()
+    response = patch(
+        client_for(mdu_handler), claim, {"clinicians": [other.key]}, f'"{claim.version}"'
+    )
+    assert response.status_code == 403
+    assert list(claim.claim_clinicians.values_list("member_id", flat=True)) == before
