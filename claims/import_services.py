@@ -68,6 +68,7 @@ from claims.routing_services import (
     claims_of_members_reroute,
     claims_route,
 )
+from claims.selectors import claims_current_reserves
 from config.api_errors import api_error
 from config.postgres_copy import copy_into, copy_new, update_rows
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
@@ -902,18 +903,6 @@ class ClaimUpsert(Upsert):
     reserves: dict[str, Decimal] | None = None
 
 
-def _current_reserves(claim_ids: list[int]) -> dict[int, dict[str, Decimal]]:
-    """The latest reserve of each head of each claim: one query."""
-    current: dict[int, dict[str, Decimal]] = defaultdict(dict)
-    for claim_id, head, amount in (
-        Reserve.objects.filter(claim_id__in=claim_ids)
-        .order_by("claim_id", "head", "-created_at", "-id")
-        .values_list("claim_id", "head", "amount")
-    ):
-        current[claim_id].setdefault(head, amount)
-    return current
-
-
 def _reserves_store(rows: list[tuple[int, str, Decimal]], run: _Run) -> None:
     now = timezone.now()
     user_id = getattr(run.actor, "pk", None)
@@ -1144,7 +1133,7 @@ class ClaimImporter(Importer):
         ):
             stored_clinicians[claim_id].append(member_id)
         locked = Claim.objects.select_for_update().in_bulk(ids)
-        stored_reserves = _current_reserves(ids)
+        stored_reserves = claims_current_reserves(ids)
         changed, audits, names = [], [], set()
         reroute, recompute, new_clinicians, new_reserves = [], [], [], []
         for item in items:
@@ -1158,16 +1147,14 @@ class ClaimImporter(Importer):
                 before["clinicians"] = stored_clinicians[claim.pk]
                 after["clinicians"] = item.clinicians
                 new_clinicians.append((claim.pk, item.clinicians))
+            current = stored_reserves.get(claim.pk, {})
             revised = {
                 head: amount
                 for head, amount in (item.reserves or {}).items()
-                if stored_reserves[claim.pk].get(head) != amount
+                if current.get(head) != amount
             }
             if revised:
-                before["reserves"] = {
-                    h: str(stored_reserves[claim.pk][h]) if h in stored_reserves[claim.pk] else None
-                    for h in revised
-                }
+                before["reserves"] = {h: str(current[h]) if h in current else None for h in revised}
                 after["reserves"] = {h: str(a) for h, a in revised.items()}
                 new_reserves += [(claim.pk, head, amount) for head, amount in revised.items()]
             if not after:

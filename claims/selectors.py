@@ -106,7 +106,7 @@ def claims_overdue(claims: QuerySet[Claim], today: datetime.date | None = None) 
     """Claims with any unmet deadline past its day (open, or already marked missed)."""
     today = today or timezone.localdate()
     return claims.filter(
-        pk__in=Deadline.objects.filter(status__in=["open", "missed"], due_on__lt=today).values(
+        pk__in=Deadline.objects.filter(status__in=UNMET_DEADLINE_STATUSES, due_on__lt=today).values(
             "claim_id"
         )
     )
@@ -207,18 +207,23 @@ class MoneySummary:
         return sum((line.outstanding for line in self.lines), Decimal("0.00"))
 
 
+def claims_current_reserves(claim_ids) -> dict[int, dict[str, Decimal]]:
+    """The latest reserve of each head of each claim: one query. (A claim has a handful of
+    revisions; DISTINCT ON would tie this to PostgreSQL, and the demo runs on SQLite.)"""
+    current: dict[int, dict[str, Decimal]] = {}
+    for claim_id, head, amount in (
+        Reserve.objects.filter(claim_id__in=list(claim_ids))
+        .order_by("claim_id", "head", "-created_at", "-id")
+        .values_list("claim_id", "head", "amount")
+    ):
+        current.setdefault(claim_id, {}).setdefault(head, amount)
+    return current
+
+
 def claim_money(*, claim: Claim) -> MoneySummary:
     """Current reserve (the latest revision) and payments to date, per head and in total. Two
     queries whatever the history."""
-    latest: dict[str, Decimal] = {}
-    # A claim has a handful of revisions; DISTINCT ON would tie this to PostgreSQL (the demo
-    # runs on SQLite).
-    for head, amount in (
-        Reserve.objects.filter(claim=claim)
-        .order_by("-created_at", "-id")
-        .values_list("head", "amount")
-    ):
-        latest.setdefault(head, amount)
+    latest = claims_current_reserves([claim.pk]).get(claim.pk, {})
     paid = dict(
         Payment.objects.filter(claim=claim)
         .values("head")
@@ -284,10 +289,12 @@ _PLACEMENT_KEYS = ("schemes", "lead_handler", "handlers", "flags")
 
 
 def claims_next_deadlines(claim_ids) -> dict[int, Deadline]:
-    """The soonest open, dated deadline of each claim: one query for a page of claims."""
+    """The soonest unmet, dated deadline of each claim (open, or already missed: a missed one is
+    never hidden behind a later open one, as in claims_with_next_deadline): one query for a
+    page of claims."""
     soonest: dict[int, Deadline] = {}
     for deadline in Deadline.objects.filter(
-        claim_id__in=list(claim_ids), status=Deadline.DeadlineStatus.OPEN, due_on__isnull=False
+        claim_id__in=list(claim_ids), status__in=UNMET_DEADLINE_STATUSES, due_on__isnull=False
     ).order_by("claim_id", "due_on", "pk"):
         soonest.setdefault(deadline.claim_id, deadline)
     return soonest
