@@ -35,8 +35,7 @@ from django.db import (
     models,
     transaction,
 )
-from django.db.models import F, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import (
@@ -68,9 +67,15 @@ from claims.routing_services import (
     claims_of_members_reroute,
     claims_route,
 )
-from claims.selectors import claims_current_reserves
+from claims.selectors import claims_current_reserves, claims_earliest_by_duplicate_key
 from config.api_errors import api_error
-from config.postgres_copy import copy_into, copy_new, update_rows
+from config.postgres_copy import (
+    AnyOf,
+    constraints_checked_per_statement,
+    copy_into,
+    copy_new,
+    update_rows,
+)
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
 from members.models import DefenceOrganisation, Employment, Member, Membership, Practice
@@ -396,7 +401,7 @@ def _run_atomic(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: boo
     progress = _Progress(batch.pk) if queued else None
     done = created = updated = 0
     try:
-        with transaction.atomic():
+        with transaction.atomic(), constraints_checked_per_statement():
             for piece in _slices(records(batch.content_type, chunks())):
                 good = run.clean(piece)
                 resolved = run.importer.resolve(good, run)
@@ -435,7 +440,7 @@ def _run_partial(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: bo
             if piece[-1][0] < resume_after:
                 run.clean(piece)  # committed by an earlier run: only remember its keys
                 continue
-            with transaction.atomic():
+            with transaction.atomic(), constraints_checked_per_statement():
                 before = len(run.errors)
                 resolved = run.importer.resolve(run.clean(piece), run)
                 created, updated = run.importer.apply(resolved, run) if resolved else (0, 0)
@@ -890,8 +895,8 @@ _ROW_FACT_COLUMNS = (
 
 
 def _member_roles(member_ids: Iterable[int]) -> dict[int, str]:
-    ids = set(member_ids)
-    return dict(Member.objects.filter(pk__in=ids).values_list("pk", "role")) if ids else {}
+    ids = list(set(member_ids))
+    return dict(Member.objects.filter(AnyOf(F("pk"), ids)).values_list("pk", "role")) if ids else {}
 
 
 _CLAIM_DEFAULTS = {f.attname: f.get_default() for f in Claim._meta.concrete_fields}
@@ -1041,9 +1046,15 @@ class ClaimImporter(Importer):
                 flags=placement.flags,
                 needs_triage=ruling.triage,
             )
+        repeats = _possible_duplicates_mark(rows)
         # Plain rows, not model instances: building 2,000 Claims costs more than storing them.
         new_ids = copy_new(
             Claim, _CLAIM_COLUMNS, ([row[column] for column in _CLAIM_COLUMNS] for row in rows)
+        )
+        update_rows(
+            Claim,
+            ("id", "possible_duplicate_of_id"),
+            ((new_ids[index], new_ids[first]) for index, first in repeats),
         )
         for claim_id, (claim_row, _) in zip(new_ids, decided, strict=True):
             claim_row.pk = claim_id
@@ -1088,7 +1099,6 @@ class ClaimImporter(Importer):
         updated, reroute, recompute = self._update(
             [item for item in resolved if item.existing is not None], run
         )
-        claims_possible_duplicates_flag(claim_ids=new_ids)
         if new_ids:
             outcome = claims_decisions_record(
                 decided=decided,
@@ -1196,36 +1206,33 @@ class ClaimImporter(Importer):
         return len(changed), reroute, recompute
 
 
-def claims_possible_duplicates_flag(*, claim_ids: list[int]) -> int:
-    """Point each of these claims at an earlier claim with the same NHS number, practice and
-    incident date, if there is one, for a caseworker to decide (never merged, never dropped).
-    Two queries for any number of claims."""
-    if not claim_ids:
-        return 0
-    incident = Coalesce("incident_date", "incident_date_from")
-    earlier = (
-        Claim.objects.annotate(incident_on=incident)
-        .filter(
-            claimant_nhs_number=OuterRef("claimant_nhs_number"),
-            practice_id=OuterRef("practice_id"),
-            incident_on=OuterRef("incident_on"),
-            pk__lt=OuterRef("pk"),
-        )
-        .order_by("pk")
-        .values("pk")[:1]
-    )
-    pairs = list(
-        Claim.objects.filter(pk__in=claim_ids)
-        .exclude(claimant_nhs_number="")
-        .filter(practice__isnull=False)
-        .annotate(incident_on=incident)
-        .filter(incident_on__isnull=False)
-        .annotate(first=Subquery(earlier))
-        .filter(first__isnull=False)
-        .values_list("pk", "first")
-    )
-    update_rows(Claim, ("id", "possible_duplicate_of_id"), pairs)
-    return len(pairs)
+def _duplicate_key(row: dict) -> tuple[str, int, datetime.date] | None:
+    incident = row["incident_date"] or row["incident_date_from"]
+    if not row["claimant_nhs_number"] or row["practice_id"] is None or incident is None:
+        return None
+    return row["claimant_nhs_number"], row["practice_id"], incident
+
+
+def _possible_duplicates_mark(rows: list[dict]) -> list[tuple[int, int]]:
+    """Point each new claim (a row about to be inserted) at the earliest claim with the same NHS
+    number, practice and incident date, for a caseworker to decide: never merged, never
+    dropped. Set on the row before it is written, so it is written once; a row repeating an
+    earlier row of the same slice is returned as (its index, the earlier row's index), for the
+    caller to point once both have ids. One query for any number of rows."""
+    keys = [_duplicate_key(row) for row in rows]
+    earliest = claims_earliest_by_duplicate_key(key for key in keys if key is not None)
+    first_in_slice: dict[tuple, int] = {}
+    repeats = []
+    for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
+        if key is None:
+            continue
+        if key in earliest:
+            row["possible_duplicate_of_id"] = earliest[key]
+        elif key in first_in_slice:
+            repeats.append((index, first_in_slice[key]))
+        else:
+            first_in_slice[key] = index
+    return repeats
 
 
 IMPORTERS: dict[str, Importer] = {

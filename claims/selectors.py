@@ -7,8 +7,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from claims.models import (
@@ -28,6 +38,7 @@ from claims.models import (
     RoutingDecision,
     Stage,
 )
+from config.postgres_copy import AnyOf
 from handlers.models import NHSR_CODE, Handler
 from handlers.permissions import handler_for, is_caseworker, sees_every_claim
 from members.models import Employment, Member, Membership, Practice
@@ -402,8 +413,6 @@ def claims_visible_among(*, user, claim_ids) -> set[int]:
 _REFERENCE = re.compile(r"^CL-\d{4}-\d{6}$", re.IGNORECASE)
 _ODS_CODE = re.compile(r"^[A-Z]\d{5}$", re.IGNORECASE)
 _GMC_NUMBER = re.compile(r"^\d{7}$")
-# A claim's flag that is not a routing flag: an earlier claim has the same NHS number, practice
-# and incident date (claims.import_services.claims_possible_duplicates_flag).
 UNMET_DEADLINE_STATUSES = ("open", "missed")
 
 
@@ -554,6 +563,24 @@ def claim_clinicians_cover(*, claim: Claim, today: datetime.date | None = None):
             )
         )
     return covers
+
+
+def claims_earliest_by_duplicate_key(keys) -> dict[tuple[str, int, datetime.date], int]:
+    """The earliest stored claim (lowest id) for each (NHS number, practice id, incident date)
+    given, where the incident date is a claim's date or the start of its range: what marks a
+    new claim as a possible duplicate. One query, through the claim_duplicate_key index."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    found = (
+        Claim.objects.filter(AnyOf(F("claimant_nhs_number"), list({k[0] for k in keys})))
+        .filter(AnyOf(F("practice_id"), list({k[1] for k in keys})))
+        .annotate(incident_on=Coalesce("incident_date", "incident_date_from"))
+        .order_by("-pk")
+        .values_list("claimant_nhs_number", "practice_id", "incident_on", "pk")
+    )
+    # Highest id first, so the earliest claim of each key is the one left standing.
+    return {key: pk for *fields, pk in found if (key := tuple(fields)) in keys}
 
 
 def claim_possible_duplicates(*, claim: Claim) -> list[tuple[int, str]]:

@@ -2,6 +2,9 @@
 
 from collections.abc import Iterable
 
+from django.db.models import F
+
+from config.postgres_copy import AnyOf
 from members.models import Member, Practice
 
 
@@ -11,7 +14,7 @@ def member_ids_by_key(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], 
     if not keys:
         return {}
     found = Member.objects.filter(
-        registration_number__in={number for _, number in keys}
+        AnyOf(F("registration_number"), list({number for _, number in keys}))
     ).values_list("registration_body", "registration_number", "pk")
     return {(body, number): pk for body, number, pk in found if (body, number) in keys}
 
@@ -21,4 +24,6 @@ def practice_ids_by_code(codes: Iterable[str]) -> dict[str, int]:
     codes = set(codes)
     if not codes:
         return {}
-    return dict(Practice.objects.filter(ods_code__in=codes).values_list("ods_code", "pk"))
+    return dict(
+        Practice.objects.filter(AnyOf(F("ods_code"), list(codes))).values_list("ods_code", "pk")
+    )

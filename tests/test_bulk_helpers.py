@@ -108,3 +108,36 @@ def test_update_rows_refuses_a_value_too_long_for_its_column_instead_of_cutting_
         update_rows(Claim, ("id", "claimant_name"), [(claim.pk, "x" * 201)])
     claim.refresh_from_db()
     assert len(claim.claimant_name) < 201
+
+
+def _dangling_clinician_written():
+    """A clinician row naming a claim that does not exist: a foreign key violation."""
+    from django.db import IntegrityError, transaction
+
+    from claims.models import ClaimClinician
+    from tests.factories import MemberFactory
+
+    class Accepted(Exception):
+        """Rolls the accepted row back, so the test's own transaction ends clean."""
+
+    member = MemberFactory()
+    try:
+        with transaction.atomic():
+            ClaimClinician.objects.create(claim_id=2**40, member=member, position=0)
+            raise Accepted
+    except IntegrityError:
+        return "refused at once"
+    except Accepted:
+        return "accepted until commit"
+
+
+def test_foreign_keys_are_checked_per_statement_inside_and_deferred_again_after():
+    from django.db import transaction
+
+    from config.postgres_copy import constraints_checked_per_statement
+
+    with transaction.atomic():
+        with constraints_checked_per_statement():
+            inside = _dangling_clinician_written()
+        after = _dangling_clinician_written()
+    assert (inside, after) == ("refused at once", "accepted until commit")

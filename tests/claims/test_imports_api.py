@@ -640,6 +640,38 @@ def test_a_possible_duplicate_is_flagged_not_merged_or_dropped(api, practice_and
     assert [c["reference"] for c in listed["results"]] == [duplicate.reference]
 
 
+@pytest.mark.parametrize("slice_rows", [2, 1000])
+def test_repeats_within_one_batch_point_at_its_first_claim(
+    api, practice_and_gp, settings, slice_rows
+):
+    # Slices of 2 put the three repeats in different slices; of 1,000 all in one.
+    settings.IMPORT_SLICE_ROWS = slice_rows
+    claimant = {"name": "Ada Lovelace", "nhs_number": valid_nhs_number(6)}
+    ranged = {"incident_date": None, "incident_date_from": "2018-11-12"}
+    response = post_json(
+        api,
+        "claims",
+        [
+            claim_record("REP-1", claimant=claimant),
+            claim_record("OTHER", claimant={"name": "Alan Turing"}),
+            claim_record("REP-2", claimant=claimant),
+            # A range starting on the same day is the same incident date for this purpose.
+            claim_record("REP-3", claimant=claimant, **ranged, incident_date_to="2018-12-01"),
+            claim_record("ELSEWHERE", claimant=claimant, incident_date="2018-11-13"),
+        ],
+    )
+    assert response.json()["created"] == 5
+    first = Claim.objects.get(external_ref="REP-1")
+    flagged = dict(Claim.objects.values_list("external_ref", "possible_duplicate_of"))
+    assert flagged == {
+        "REP-1": None,
+        "OTHER": None,
+        "REP-2": first.pk,
+        "REP-3": first.pk,
+        "ELSEWHERE": None,
+    }
+
+
 def test_an_atomic_claims_batch_with_one_bad_row_writes_no_claim_and_no_audit(api, practice_and_gp):
     response = post_json(
         api, "claims", [claim_record("EXT-1"), claim_record("EXT-2", practice="Y99999")]
