@@ -69,6 +69,7 @@ from claims.routing_services import (
 )
 from claims.selectors import claims_current_reserves, claims_earliest_by_duplicate_key
 from config.api_errors import api_error
+from config.collector import collector_paced_for_bulk
 from config.postgres_copy import (
     AnyOf,
     constraints_checked_per_statement,
@@ -371,6 +372,11 @@ def _reject_body(batch: ImportBatch, error: BodyError) -> None:
 
 
 def _run(batch: ImportBatch, chunks: Callable[[], Iterator[bytes]], *, queued: bool) -> None:
+    with collector_paced_for_bulk():
+        _run_batch(batch, chunks, queued=queued)
+
+
+def _run_batch(batch: ImportBatch, chunks: Callable[[], Iterator[bytes]], *, queued: bool) -> None:
     run = _Run(batch=batch, actor=batch.created_by, importer=IMPORTERS[batch.kind])
     run_mode = _run_atomic if batch.mode == ImportBatch.Mode.ATOMIC else _run_partial
     if queued:
