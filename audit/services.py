@@ -124,6 +124,30 @@ def audit_record_many(
 ) -> int:
     """Bulk form for imports and re-routes: one COPY for all the changes, not a row at a time.
     A before or after mapping passed for many rows (the same object) is serialised once."""
+    return audit_lines_write(
+        audit_lines(
+            actor=actor, action=action, changes=changes, reason=reason, actor_label=actor_label
+        )
+    )
+
+
+def audit_lines_write(lines: list[str]) -> int:
+    """Store audit rows made by audit_lines: one COPY."""
+    return copy_lines(AuditEvent, AUDIT_COLUMNS, lines)
+
+
+def audit_lines(
+    *,
+    actor: Actor,
+    action: str,
+    changes: Iterable[
+        tuple[models.Model | AuditSubject, Mapping[str, Any] | None, Mapping[str, Any] | None]
+    ],
+    reason: str = "",
+    actor_label: str = "",
+) -> list[str]:
+    """The audit rows of audit_record_many as COPY lines, made without the database, so that a
+    bulk import can prepare them on another thread while the database writes something else."""
     user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
     # The fields every row shares are formatted once (copy_lines).
     shared = "\t".join(map(copy_text, (timezone.now(), user_id, actor_label, action)))
@@ -150,7 +174,7 @@ def audit_record_many(
             f"\t{as_field(before)}\t{as_field(after)}\t{reason_field}\n"
         )
 
-    return copy_lines(AuditEvent, AUDIT_COLUMNS, (line(*change) for change in changes))
+    return [line(*change) for change in changes]
 
 
 AUDIT_COLUMNS = (

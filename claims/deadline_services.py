@@ -2,6 +2,8 @@
 number of queries for any number of claims, each change kept in the deadline's history."""
 
 import datetime
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -21,7 +23,15 @@ from claims.models import (
     Deadline,
     DeadlineChange,
 )
-from config.postgres_copy import copy_into, copy_new, json_text, update_rows
+from config.postgres_copy import (
+    copy_into,
+    copy_lines,
+    copy_new,
+    copy_text,
+    ids_allocate,
+    json_text,
+    update_rows,
+)
 from handlers.permissions import is_caseworker
 
 _CLAIM_COLUMNS = (
@@ -91,18 +101,22 @@ def claims_deadlines_recompute(
     (with "pk"), so that a bulk import neither reads back what it wrote nor looks for deadlines
     that cannot exist yet."""
     today = today or timezone.localdate()
+    if new_claims is not None:
+        return new_deadlines_store(
+            new_claims_deadlines(
+                new_claims=new_claims,
+                actor=actor,
+                reason=reason,
+                actor_label=actor_label,
+                today=today,
+            )
+        )
     user = actor if getattr(actor, "is_authenticated", False) else None
-    existing: dict[tuple[int, str], Deadline] = (
-        {}
-        if new_claims is not None
-        else {(d.claim_id, d.kind): d for d in Deadline.objects.filter(claim_id__in=claim_ids)}
-    )
+    existing: dict[tuple[int, str], Deadline] = {
+        (d.claim_id, d.kind): d for d in Deadline.objects.filter(claim_id__in=claim_ids)
+    }
     created, updated, history, seen = [], [], [], set()
-    claims = (
-        new_claims
-        if new_claims is not None
-        else Claim.objects.filter(pk__in=claim_ids).values(*_CLAIM_COLUMNS)
-    )
+    claims = Claim.objects.filter(pk__in=claim_ids).values(*_CLAIM_COLUMNS)
     for values in claims:
         for computed in rules.compute_deadlines(_claim_dates(values), today=today):
             key = (values["pk"], computed.kind)
@@ -164,6 +178,92 @@ def claims_deadlines_recompute(
         ),
     )
     return len(history) + len(gone)
+
+
+@dataclass
+class NewDeadlines:
+    """The deadlines of claims just inserted, and the first entry of each one's history, as
+    COPY lines lacking only the deadline's id (new_deadlines_store numbers them)."""
+
+    rows: list[str]
+    changes: list[str]
+
+
+_NEW_DEADLINE_COLUMNS = (
+    "id",
+    "claim_id",
+    "kind",
+    *_TRACKED,
+    "remind_on",
+    "waived_reason",
+    "updated_at",
+)
+_CHANGE_COLUMNS = ("deadline_id", "at", "actor_id", "actor_label", "reason", "before", "after")
+
+
+@functools.lru_cache(maxsize=256)
+def _json_string(text: str) -> str:
+    return json.dumps(text)
+
+
+def _json_date(day: datetime.date | None) -> str:
+    return "null" if day is None else f'"{day.isoformat()}"'
+
+
+def new_claims_deadlines(
+    *,
+    new_claims: Sequence[Mapping[str, Any]],
+    actor: Actor,
+    reason: str,
+    actor_label: str = "",
+    today: datetime.date,
+) -> NewDeadlines:
+    """The deadlines of new claims (their column values, with "pk"), made without the database:
+    a bulk import prepares them on another thread while the previous slice is written. Each
+    row's fields in _NEW_DEADLINE_COLUMNS order after the id; each history entry's after the
+    deadline id, its `after` the state _state gives."""
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    now = timezone.now()
+    stamped = copy_text(now)
+    # What every history entry of the call shares, formatted once.
+    shared = "\t".join(map(copy_text, (now, user.pk if user else None, actor_label, reason[:300])))
+    rows, changes = [], []
+    for values in new_claims:
+        claim_id = values["pk"]
+        for c in rules.compute_deadlines(_claim_dates(values), today=today):
+            remind_on = remind_on_for(c.due_on, today) if c.status == "open" else None
+            rows.append(
+                f"{claim_id}\t{copy_text(c.kind)}\t{copy_text(c.due_on)}\t"
+                f"{copy_text(c.suspended)}\t{c.status}\t{copy_text(c.met_on)}\t"
+                f"{copy_text(c.non_working_day)}\t{copy_text(c.source)}\t{c.category}\t"
+                f"{copy_text(remind_on)}\t\t{stamped}\n"
+            )
+            after = (
+                f'{{"due_on":{_json_date(c.due_on)},'
+                f'"suspended":{"true" if c.suspended else "false"},'
+                f'"status":"{c.status}","met_on":{_json_date(c.met_on)},'
+                f'"non_working_day":{"true" if c.non_working_day else "false"},'
+                f'"source":{_json_string(c.source)},"category":"{c.category}"}}'
+            )
+            changes.append(f"{shared}\t\\N\t{copy_text(after)}\n")
+    return NewDeadlines(rows, changes)
+
+
+def new_deadlines_store(new: NewDeadlines) -> int:
+    """Number and write what new_claims_deadlines made: the ids from the sequence in one query,
+    then a COPY of the deadlines and one of their history."""
+    ids = ids_allocate(Deadline, len(new.rows))
+    copy_lines(
+        Deadline,
+        _NEW_DEADLINE_COLUMNS,
+        [f"{pk}\t{row}" for pk, row in zip(ids, new.rows, strict=True)],
+    )
+    copy_lines(
+        DeadlineChange,
+        _CHANGE_COLUMNS,
+        [f"{pk}\t{change}" for pk, change in zip(ids, new.changes, strict=True)],
+    )
+    return len(new.rows)
 
 
 def _deadline_rule(kind: str) -> rules.DeadlineRule | None:

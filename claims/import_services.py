@@ -19,10 +19,11 @@ import logging
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -42,12 +43,19 @@ from audit.services import (
     Actor,
     AuditSubject,
     audit_diff,
+    audit_lines,
+    audit_lines_write,
     audit_record_many,
     audit_snapshot,
     audit_snapshot_of_row,
 )
 from claims import import_records as spec
-from claims.deadline_services import claims_deadlines_recompute
+from claims.deadline_services import (
+    NewDeadlines,
+    claims_deadlines_recompute,
+    new_claims_deadlines,
+    new_deadlines_store,
+)
 from claims.import_parsing import BodyError, body_format, file_chunks, records
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
@@ -62,25 +70,30 @@ from claims.models import (
 )
 from claims.routing_services import (
     ClaimRow,
+    DecisionWrites,
     claims_decide,
-    claims_decisions_record,
     claims_of_members_reroute,
     claims_route,
+    decision_writes_store,
+    new_claims_decision_writes,
+    organisation_ids,
 )
 from claims.selectors import claims_current_reserves, claims_earliest_by_duplicate_key
 from config.api_errors import api_error
-from config.collector import collector_paced_for_bulk
+from config.bulk_pace import paced_for_bulk
 from config.postgres_copy import (
     AnyOf,
     constraints_checked_per_statement,
     copy_into,
-    copy_new,
-    update_rows,
+    copy_lines,
+    copy_text,
+    ids_allocate,
 )
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
 from members.models import DefenceOrganisation, Employment, Member, Membership, Practice
 from members.selectors import member_ids_by_key, practice_ids_by_code
+from schemes.selectors import agreements_as_facts, cover_book_for
 
 logger = logging.getLogger(__name__)
 
@@ -340,6 +353,15 @@ class _Run:
     arrivals: Counter = field(default_factory=Counter)
     # Membership periods accepted so far, so two rows of a batch cannot overlap each other.
     periods: dict[tuple[int, int], list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    # The first new claim of the batch with each duplicate key (NHS number, practice, incident
+    # date), for later rows to point at before that claim is stored.
+    first_by_key: dict[tuple, int] = field(default_factory=dict)
+    _organisations: dict[str, int] | None = None
+
+    def organisations(self) -> dict[str, int]:
+        if self._organisations is None:
+            self._organisations = organisation_ids()
+        return self._organisations
 
     def clean(self, piece: list[tuple[int, Any]]) -> list[tuple[int, dict]]:
         """The records of a slice that pass their own checks and are not repeats of an
@@ -372,7 +394,7 @@ def _reject_body(batch: ImportBatch, error: BodyError) -> None:
 
 
 def _run(batch: ImportBatch, chunks: Callable[[], Iterator[bytes]], *, queued: bool) -> None:
-    with collector_paced_for_bulk():
+    with paced_for_bulk():
         _run_batch(batch, chunks, queued=queued)
 
 
@@ -406,17 +428,43 @@ def _run_atomic(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: boo
     batch = run.batch
     progress = _Progress(batch.pk) if queued else None
     done = created = updated = 0
+    # The slice read and prepared but not yet stored, and its rows.
+    pending: tuple[_Prepared, int] | None = None
+
+    def store_pending(in_flight: int = 0) -> None:
+        """Store the pending slice; rows done are those checked but the `in_flight` ones."""
+        nonlocal created, updated, pending
+        prepared = pending[0]
+        pending = None
+        if not run.errors:  # a rejected batch writes nothing more
+            counts = prepared.store()
+            created, updated = created + counts[0], updated + counts[1]
+        if progress is not None:
+            progress.report(done - in_flight)
+
     try:
-        with transaction.atomic(), constraints_checked_per_statement():
+        with (
+            transaction.atomic(),
+            constraints_checked_per_statement(),
+            _Preparer() as preparer,
+        ):
+            # Slice k+1 is checked, read and handed to the preparer before slice k is stored,
+            # so that its pure work runs while the database writes slice k (_ClaimsSlice).
             for piece in _slices(records(batch.content_type, chunks())):
                 good = run.clean(piece)
+                if pending is not None and pending[0].plan.reads_after_store:
+                    store_pending()
                 resolved = run.importer.resolve(good, run)
-                if resolved and not run.errors:
-                    counts = run.importer.apply(resolved, run)
-                    created, updated = created + counts[0], updated + counts[1]
+                plan = run.importer.plan(resolved, run) if resolved and not run.errors else None
                 done += len(piece)
-                if progress is not None:
+                ahead = (preparer.submit(plan), len(piece)) if plan is not None else None
+                if pending is not None:
+                    store_pending(in_flight=ahead[1] if ahead else 0)
+                pending = ahead
+                if pending is None and progress is not None:
                     progress.report(done)
+            if pending is not None:
+                store_pending()
             if run.errors:
                 raise _Rejected
             ImportBatch.objects.filter(pk=batch.pk).update(
@@ -449,7 +497,12 @@ def _run_partial(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: bo
             with transaction.atomic(), constraints_checked_per_statement():
                 before = len(run.errors)
                 resolved = run.importer.resolve(run.clean(piece), run)
-                created, updated = run.importer.apply(resolved, run) if resolved else (0, 0)
+                created = updated = 0
+                if resolved:
+                    # Each slice commits before the next is read: nothing to overlap.
+                    plan = run.importer.plan(resolved, run)
+                    plan.prepare()
+                    created, updated = plan.store()
                 new_errors = sorted(run.errors[before:], key=_by_row)
                 ImportBatch.objects.filter(pk=batch.pk).update(
                     rows_done=F("rows_done") + len(piece),
@@ -461,6 +514,45 @@ def _run_partial(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: bo
                 logger.info("import %s: %s rows done", batch.pk, piece[-1][0] + 1)
         ImportBatch.objects.filter(pk=batch.pk).update(rows_done=total)
         _finish(batch, ImportBatch.BatchStatus.DONE)
+
+
+class _Prepared:
+    def __init__(self, plan: "SlicePlan", future: Future) -> None:
+        self.plan, self.future = plan, future
+
+    def store(self) -> tuple[int, int]:
+        self.future.result()  # the preparer's error, if it met one, is raised here
+        return self.plan.store()
+
+
+def _refuse_queries(execute, sql, params, many, context):
+    raise RuntimeError("An import slice's prepare() must not use the database: " + sql[:80])
+
+
+def _without_database(work: Callable[[], None]) -> None:
+    """Run on the preparer's thread, whose Django connection would be another session outside
+    the batch's transaction: any query there is a bug, refused loudly."""
+    try:
+        with connection.execute_wrapper(_refuse_queries):
+            work()
+    finally:
+        connection.close()
+
+
+class _Preparer:
+    """One thread that runs slices' prepare() (pure Python) while the batch's own thread waits
+    on the database, which releases the interpreter lock: on two cores the Python of one slice
+    and the database's work on the one before overlap instead of taking turns."""
+
+    def __enter__(self) -> "_Preparer":
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-prepare")
+        return self
+
+    def submit(self, plan: "SlicePlan") -> _Prepared:
+        return _Prepared(plan, self.pool.submit(_without_database, plan.prepare))
+
+    def __exit__(self, *exc_info) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Progress:
@@ -645,6 +737,10 @@ class Importer:
     def apply(self, resolved: list[Upsert], run: _Run) -> tuple[int, int]:
         raise NotImplementedError
 
+    def plan(self, resolved: list[Upsert], run: _Run) -> "SlicePlan":
+        """The slice's writes (see _ClaimsSlice); by default all of them at store()."""
+        return _Applied(self, resolved, run)
+
     @staticmethod
     def creatable(run: _Run, row: int, record: dict, existing) -> bool:
         """A new record needs every required field; a stored one only the fields that change.
@@ -653,6 +749,32 @@ class Importer:
             return True
         run.errors.extend(spec.missing_errors(row, record))
         return False
+
+
+class SlicePlan(Protocol):
+    """A slice's writes: reads done when it is built, prepare() pure (it may run on another
+    thread), store() the writes; see _ClaimsSlice."""
+
+    reads_after_store: bool
+
+    def prepare(self) -> None: ...
+
+    def store(self) -> tuple[int, int]: ...
+
+
+class _Applied:
+    """A slice of an importer with nothing to prepare apart: every write at store()."""
+
+    reads_after_store = True
+
+    def __init__(self, importer: Importer, resolved: list[Upsert], run: _Run) -> None:
+        self.importer, self.resolved, self.run = importer, resolved, run
+
+    def prepare(self) -> None:
+        pass
+
+    def store(self) -> tuple[int, int]:
+        return self.importer.apply(self.resolved, self.run)
 
 
 def _given(record: dict) -> dict:
@@ -935,6 +1057,199 @@ def _reserves_store(rows: list[tuple[int, str, Decimal]], run: _Run) -> None:
     )
 
 
+class _ClaimsSlice:
+    """One slice of a claims batch, written in three steps so that the pure work of one slice
+    (building rows, routing, deadlines, audit and history lines) can run on another thread while
+    the database writes the slice before it:
+
+    - built (the batch's thread): what must be read first, in a few queries: references and
+      ids, the clinicians' roles and cover, the agreements, earlier claims with the same
+      duplicate key;
+    - prepare() (any thread, no database): every row of every table as COPY lines;
+    - store() (the batch's thread): the COPYs, then any stored claims the slice changes.
+
+    The next slice's reads may run before this slice is stored: they never depend on it (its
+    sender references are unique in the batch, and possible duplicates among the batch's own
+    new claims are found through `run.first_by_key`), except after changes to stored claims,
+    hence `reads_after_store`."""
+
+    def __init__(self, resolved: list[ClaimUpsert], run: _Run) -> None:
+        from claims.services import claim_references_allocate
+
+        self.run = run
+        self.existing = [item for item in resolved if item.existing is not None]
+        self.reads_after_store = bool(self.existing)
+        self.new_items = [item for item in resolved if item.existing is None]
+        self.today = timezone.localdate()
+        self.writes: _ClaimWrites | None = None
+        if not self.new_items:
+            return
+        count = len(self.new_items)
+        self.references = claim_references_allocate(count=count, detached=True)
+        self.ids = ids_allocate(Claim, count)
+        self.roles = _member_roles(m for item in self.new_items for m in item.clinicians or ())
+        self.agreements = agreements_as_facts()
+        self.book = cover_book_for(self.roles, agreements=self.agreements)
+        self.organisations = run.organisations()
+        self.keys = [_duplicate_key(item.values) for item in self.new_items]
+        self.earliest = claims_earliest_by_duplicate_key(k for k in self.keys if k is not None)
+        # Claimed now, in row order, so that a later slice prepared before this one is stored
+        # still points at this slice's claims.
+        self.duplicate_of = []
+        for claim_id, key in zip(self.ids, self.keys, strict=True):
+            if key is None:
+                self.duplicate_of.append(None)
+                continue
+            earlier = [c for c in (self.earliest.get(key), run.first_by_key.get(key)) if c]
+            self.duplicate_of.append(min(earlier) if earlier else None)
+            run.first_by_key.setdefault(key, claim_id)
+
+    def prepare(self) -> None:
+        if self.new_items:
+            self.writes = _claim_writes(self)
+
+    def store(self) -> tuple[int, int]:
+        run, created = self.run, 0
+        if self.writes is not None:
+            created = _claim_writes_store(self.writes, run)
+        updated, reroute, recompute = ClaimImporter._update(self.existing, run)
+        label, cause = f"import {run.batch.pk}", f"Imported in batch {run.batch.pk}"
+        if reroute:
+            claims_route(claim_ids=reroute, actor=run.actor, actor_label=label, cause=cause)
+        if recompute:
+            claims_deadlines_recompute(
+                claim_ids=recompute, actor=run.actor, actor_label=label, reason=cause
+            )
+        return created, updated
+
+
+@dataclass
+class _ClaimWrites:
+    claims: list[str]
+    clinicians: list[str]
+    reserves: list[tuple[int, str, Decimal]]
+    audits: list[str]
+    decisions: DecisionWrites | None
+    deadlines: NewDeadlines
+
+
+def _duplicate_key(values: dict) -> tuple[str, int, datetime.date] | None:
+    """What makes two claims possible duplicates: NHS number, practice and incident date (or
+    the start of the incident's range)."""
+    incident = values.get("incident_date") or values.get("incident_date_from")
+    number, practice_id = values.get("claimant_nhs_number"), values.get("practice_id")
+    if not number or practice_id is None or incident is None:
+        return None
+    return number, practice_id, incident
+
+
+def _claim_writes(piece: _ClaimsSlice) -> _ClaimWrites:
+    """Every row a slice's new claims write, as COPY lines: pure, so it may run on another
+    thread."""
+    run = piece.run
+    label, cause = f"import {run.batch.pk}", f"Imported in batch {run.batch.pk}"
+    now = timezone.now()
+    rows = [
+        {
+            **_CLAIM_DEFAULTS,
+            **item.values,
+            "id": claim_id,
+            "pk": claim_id,
+            "reference": reference,
+            "source_organisation_id": run.batch.organisation_id,
+            "possible_duplicate_of_id": duplicate_of,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for item, claim_id, reference, duplicate_of in zip(
+            piece.new_items, piece.ids, piece.references, piece.duplicate_of, strict=True
+        )
+    ]
+    # Decided before the claim is stored, so its row is written once, already placed.
+    decided = claims_decide(
+        [
+            ClaimRow(
+                *(row[column] for column in _ROW_FACT_COLUMNS),
+                clinicians=[(m, piece.roles[m]) for m in item.clinicians or ()],
+            )
+            for row, item in zip(rows, piece.new_items, strict=True)
+        ],
+        decision_date=piece.today,
+        agreements=piece.agreements,
+        book=piece.book,
+    )
+    for row, (_, ruling) in zip(rows, decided, strict=True):
+        placement = ruling.placement
+        row.update(
+            schemes=placement.schemes,
+            lead_handler=placement.lead_handler,
+            handlers=placement.handlers,
+            flags=placement.flags,
+            needs_triage=ruling.triage,
+        )
+    return _ClaimWrites(
+        claims=[
+            "\t".join([copy_text(row["id"]), *(copy_text(row[c]) for c in _CLAIM_COLUMNS)]) + "\n"
+            for row in rows
+        ],
+        clinicians=[
+            f"{row['id']}\t{member_id}\t{position}\n"
+            for row, item in zip(rows, piece.new_items, strict=True)
+            for position, member_id in enumerate(item.clinicians or ())
+        ],
+        reserves=[
+            (row["id"], head, amount)
+            for row, item in zip(rows, piece.new_items, strict=True)
+            for head, amount in (item.reserves or {}).items()
+        ],
+        # What the sender gave (the rest are the model's defaults), and what it was given.
+        audits=audit_lines(
+            actor=run.actor,
+            actor_label=label,
+            action="claim.create",
+            changes=[
+                (
+                    AuditSubject("claims.claim", row["id"], row["reference"]),
+                    None,
+                    {
+                        **audit_snapshot_of_row(item.values, row),
+                        "reference": row["reference"],
+                        "source_organisation_id": row["source_organisation_id"],
+                        "clinicians": item.clinicians or [],
+                        "reserves": {h: str(a) for h, a in (item.reserves or {}).items()},
+                    },
+                )
+                for row, item in zip(rows, piece.new_items, strict=True)
+            ],
+            reason=cause,
+        ),
+        decisions=new_claims_decision_writes(
+            decided=decided,
+            actor=run.actor,
+            actor_label=label,
+            cause=cause,
+            decision_date=piece.today,
+            organisations=piece.organisations,
+        ),
+        deadlines=new_claims_deadlines(
+            new_claims=rows, actor=run.actor, actor_label=label, reason=cause, today=piece.today
+        ),
+    )
+
+
+def _claim_writes_store(writes: _ClaimWrites, run: _Run) -> int:
+    copy_lines(Claim, ("id", *_CLAIM_COLUMNS), writes.claims)
+    copy_lines(ClaimClinician, ("claim_id", "member_id", "position"), writes.clinicians)
+    _reserves_store(writes.reserves, run)
+    audit_lines_write(writes.audits)
+    if writes.decisions is not None:
+        outcome = decision_writes_store(writes.decisions, new_claims=True)
+        for move in outcome.arrivals:
+            run.arrivals.update(filter(None, move.after.handlers.split(",")))
+    new_deadlines_store(writes.deadlines)
+    return len(writes.claims)
+
+
 class ClaimImporter(Importer):
     kind, key_field, key_label = "claims", "external_ref", "external_ref"
 
@@ -1010,129 +1325,8 @@ class ClaimImporter(Importer):
                 "Death is before birth.",
             )
 
-    def apply(self, resolved, run):
-        from claims.services import claim_references_allocate
-
-        label = f"import {run.batch.pk}"
-        cause = f"Imported in batch {run.batch.pk}"
-        new_items = [item for item in resolved if item.existing is None]
-        references = claim_references_allocate(count=len(new_items), detached=True)
-        now = timezone.now()
-        today = timezone.localdate()
-        rows = [
-            {
-                **_CLAIM_DEFAULTS,
-                **item.values,
-                "reference": reference,
-                "source_organisation_id": run.batch.organisation_id,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for item, reference in zip(new_items, references, strict=True)
-        ]
-        # Decide where each new claim goes before it is stored, so its row is written once,
-        # already placed, rather than inserted and then updated.
-        roles = _member_roles(m for item in new_items for m in item.clinicians or ())
-        decided = claims_decide(
-            [
-                ClaimRow(
-                    *(row[column] for column in _ROW_FACT_COLUMNS),
-                    clinicians=[(m, roles[m]) for m in item.clinicians or ()],
-                )
-                for row, item in zip(rows, new_items, strict=True)
-            ],
-            decision_date=today,
-        )
-        for row, (_, ruling) in zip(rows, decided, strict=True):
-            placement = ruling.placement
-            row.update(
-                schemes=placement.schemes,
-                lead_handler=placement.lead_handler,
-                handlers=placement.handlers,
-                flags=placement.flags,
-                needs_triage=ruling.triage,
-            )
-        repeats = _possible_duplicates_mark(rows)
-        # Plain rows, not model instances: building 2,000 Claims costs more than storing them.
-        new_ids = copy_new(
-            Claim, _CLAIM_COLUMNS, ([row[column] for column in _CLAIM_COLUMNS] for row in rows)
-        )
-        update_rows(
-            Claim,
-            ("id", "possible_duplicate_of_id"),
-            ((new_ids[index], new_ids[first]) for index, first in repeats),
-        )
-        for claim_id, (claim_row, _) in zip(new_ids, decided, strict=True):
-            claim_row.pk = claim_id
-        copy_into(
-            ClaimClinician,
-            ("claim_id", "member_id", "position"),
-            (
-                (claim_id, member_id, position)
-                for claim_id, item in zip(new_ids, new_items, strict=True)
-                for position, member_id in enumerate(item.clinicians or ())
-            ),
-        )
-        _reserves_store(
-            [
-                (claim_id, head, amount)
-                for claim_id, item in zip(new_ids, new_items, strict=True)
-                for head, amount in (item.reserves or {}).items()
-            ],
-            run,
-        )
-        # What the sender gave (the rest are the model's defaults), and what it was given.
-        audit_record_many(
-            actor=run.actor,
-            actor_label=label,
-            action="claim.create",
-            changes=[
-                (
-                    AuditSubject("claims.claim", claim_id, row["reference"]),
-                    None,
-                    {
-                        **audit_snapshot_of_row(item.values, row),
-                        "reference": row["reference"],
-                        "source_organisation_id": row["source_organisation_id"],
-                        "clinicians": item.clinicians or [],
-                        "reserves": {h: str(a) for h, a in (item.reserves or {}).items()},
-                    },
-                )
-                for claim_id, row, item in zip(new_ids, rows, new_items, strict=True)
-            ],
-            reason=cause,
-        )
-        updated, reroute, recompute = self._update(
-            [item for item in resolved if item.existing is not None], run
-        )
-        if new_ids:
-            outcome = claims_decisions_record(
-                decided=decided,
-                actor=run.actor,
-                actor_label=label,
-                cause=cause,
-                decision_date=today,
-                announce_arrivals=False,
-            )
-            for move in outcome.arrivals:
-                run.arrivals.update(filter(None, move.after.handlers.split(",")))
-        if reroute:
-            claims_route(claim_ids=reroute, actor=run.actor, actor_label=label, cause=cause)
-        if new_ids:
-            for claim_id, row in zip(new_ids, rows, strict=True):
-                row["pk"] = claim_id
-            claims_deadlines_recompute(
-                claim_ids=new_ids,
-                new_claims=rows,
-                actor=run.actor,
-                actor_label=label,
-                reason=cause,
-            )
-        if recompute:
-            claims_deadlines_recompute(
-                claim_ids=recompute, actor=run.actor, actor_label=label, reason=cause
-            )
-        return len(new_ids), updated
+    def plan(self, resolved, run):
+        return _ClaimsSlice(resolved, run)
 
     @staticmethod
     def _update(items: list[ClaimUpsert], run: _Run) -> tuple[int, list[int], list[int]]:
@@ -1210,35 +1404,6 @@ class ClaimImporter(Importer):
             reason=f"Imported in batch {run.batch.pk}",
         )
         return len(changed), reroute, recompute
-
-
-def _duplicate_key(row: dict) -> tuple[str, int, datetime.date] | None:
-    incident = row["incident_date"] or row["incident_date_from"]
-    if not row["claimant_nhs_number"] or row["practice_id"] is None or incident is None:
-        return None
-    return row["claimant_nhs_number"], row["practice_id"], incident
-
-
-def _possible_duplicates_mark(rows: list[dict]) -> list[tuple[int, int]]:
-    """Point each new claim (a row about to be inserted) at the earliest claim with the same NHS
-    number, practice and incident date, for a caseworker to decide: never merged, never
-    dropped. Set on the row before it is written, so it is written once; a row repeating an
-    earlier row of the same slice is returned as (its index, the earlier row's index), for the
-    caller to point once both have ids. One query for any number of rows."""
-    keys = [_duplicate_key(row) for row in rows]
-    earliest = claims_earliest_by_duplicate_key(key for key in keys if key is not None)
-    first_in_slice: dict[tuple, int] = {}
-    repeats = []
-    for index, (row, key) in enumerate(zip(rows, keys, strict=True)):
-        if key is None:
-            continue
-        if key in earliest:
-            row["possible_duplicate_of_id"] = earliest[key]
-        elif key in first_in_slice:
-            repeats.append((index, first_in_slice[key]))
-        else:
-            first_in_slice[key] = index
-    return repeats
 
 
 IMPORTERS: dict[str, Importer] = {

@@ -20,7 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from audit.services import Actor, AuditSubject, audit_record_many
+from audit.services import Actor, AuditSubject, audit_lines, audit_lines_write
 from claims.models import (
     ROUTING_FACT_FIELDS,
     Activity,
@@ -374,7 +374,31 @@ def _previous_field(placement: Placement) -> str:
     return copy_text(json_text(placement.as_dict()) if placement.schemes else None)
 
 
-def _write(
+@dataclass
+class DecisionWrites:
+    """What recording a batch of decisions writes, worked out without touching the database, so
+    that a bulk import can prepare one slice on another thread while the previous one is
+    written (claims.import_services)."""
+
+    outcome: RouteOutcome
+    changed_ids: list[int]
+    placements: list[tuple]
+    segments: list[str]
+    rehandled_ids: list[int]
+    handlings: list[str]
+    rulings: dict[uuid.UUID, tuple[uuid.UUID, str, str]]
+    decisions: list[str]
+    audits: list[str]
+    # Moves whose organisations are told once the transaction commits.
+    told: tuple[Move, ...]
+
+
+def organisation_ids() -> dict[str, int]:
+    """Handling organisations' ids by code, for ClaimHandling rows."""
+    return dict(HandlerOrganisation.objects.values_list("code", "id"))
+
+
+def decision_writes(
     *,
     decided: list[tuple[ClaimRow, Ruling]],
     record_all: bool,
@@ -382,9 +406,12 @@ def _write(
     actor_label: str,
     cause: str,
     decision_date: datetime.date,
+    organisations: Callable[[], dict[str, int]],
     announce_arrivals: bool = True,
-    placements_stored: bool = False,
-) -> RouteOutcome:
+) -> DecisionWrites | None:
+    """The rows recording these decisions, or None when nothing changed. Pure but for
+    `organisations`, called only when some claim's handlers change (a re-route where nothing
+    changes hands reads nothing more)."""
     outcome = RouteOutcome(routed=len(decided))
     changed: list[tuple[ClaimRow, Ruling, Placement]] = []
     for claim, ruling in decided:
@@ -398,7 +425,7 @@ def _write(
         move = Move(claim.pk, claim.reference, before, ruling.placement)
         (outcome.moves if before.schemes else outcome.arrivals).append(move)
     if not changed:
-        return outcome
+        return None
 
     user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
     cause = cause[:200]
@@ -433,7 +460,7 @@ def _write(
         # Who can see the claim changes only when the set of handlers does.
         if before.handlers != after.handlers or record_all:
             if organisation_ids is None:
-                organisation_ids = dict(HandlerOrganisation.objects.values_list("code", "id"))
+                organisation_ids = organisations()
             rehandled_ids.append(claim.pk)
             handlings.extend(
                 f"{claim.pk}\t{organisation_ids[code]}\n"
@@ -451,27 +478,68 @@ def _write(
         claim.schemes, claim.lead_handler = after.schemes, after.lead_handler
         claim.handlers, claim.flags = after.handlers, after.flags
 
-    changed_ids = [claim.pk for claim, _, _ in changed]
-    if not placements_stored:
-        _store_placements(placements)
-    ClaimSegment.objects.filter(AnyOf(F("claim_id"), changed_ids)).delete()
-    copy_lines(ClaimSegment, _SEGMENT_COLUMNS, segments)
-    if rehandled_ids:
-        ClaimHandling.objects.filter(AnyOf(F("claim_id"), rehandled_ids)).delete()
-        copy_lines(ClaimHandling, ("claim_id", "organisation_id"), handlings)
-    _store_rulings(rulings)
-    copy_lines(RoutingDecision, _DECISION_COLUMNS, decisions)
-    audit_record_many(
+    return DecisionWrites(
+        outcome=outcome,
+        changed_ids=[claim.pk for claim, _, _ in changed],
+        placements=placements,
+        segments=segments,
+        rehandled_ids=rehandled_ids,
+        handlings=handlings,
+        rulings=rulings,
+        decisions=decisions,
+        audits=audit_lines(
+            actor=actor,
+            actor_label=actor_label,
+            action="claim.route",
+            changes=audits,
+            reason=cause,
+        ),
+        told=tuple(outcome.moves + (outcome.arrivals if announce_arrivals else [])),
+    )
+
+
+def decision_writes_store(writes: DecisionWrites, *, new_claims: bool = False) -> RouteOutcome:
+    """Write what decision_writes made. `new_claims`: claims inserted in this transaction
+    already placed, with nothing stored yet to replace (a bulk import)."""
+    if not new_claims:
+        _store_placements(writes.placements)
+        ClaimSegment.objects.filter(AnyOf(F("claim_id"), writes.changed_ids)).delete()
+    copy_lines(ClaimSegment, _SEGMENT_COLUMNS, writes.segments)
+    if writes.rehandled_ids:
+        if not new_claims:
+            ClaimHandling.objects.filter(AnyOf(F("claim_id"), writes.rehandled_ids)).delete()
+        copy_lines(ClaimHandling, ("claim_id", "organisation_id"), writes.handlings)
+    _store_rulings(writes.rulings)
+    copy_lines(RoutingDecision, _DECISION_COLUMNS, writes.decisions)
+    audit_lines_write(writes.audits)
+    if writes.told:
+        transaction.on_commit(lambda moves=writes.told: claims_moved(moves=moves))
+    return writes.outcome
+
+
+def _write(
+    *,
+    decided: list[tuple[ClaimRow, Ruling]],
+    record_all: bool,
+    actor: Actor,
+    actor_label: str,
+    cause: str,
+    decision_date: datetime.date,
+    announce_arrivals: bool = True,
+) -> RouteOutcome:
+    writes = decision_writes(
+        decided=decided,
+        record_all=record_all,
         actor=actor,
         actor_label=actor_label,
-        action="claim.route",
-        changes=audits,
-        reason=cause,
+        cause=cause,
+        decision_date=decision_date,
+        organisations=organisation_ids,
+        announce_arrivals=announce_arrivals,
     )
-    told = outcome.moves + (outcome.arrivals if announce_arrivals else [])
-    if told:
-        transaction.on_commit(lambda moves=tuple(told): claims_moved(moves=moves))
-    return outcome
+    if writes is None:
+        return RouteOutcome(routed=len(decided))
+    return decision_writes_store(writes)
 
 
 _PLACEMENT_FIELDS = ["schemes", "lead_handler", "handlers", "flags", "needs_triage"]
@@ -570,28 +638,41 @@ def _store_placements(placements: list[tuple]) -> None:
         )
 
 
-def claims_decisions_record(
+def new_claims_decision_writes(
     *,
     decided: list[tuple[ClaimRow, Ruling]],
     actor: Actor,
     cause: str,
     decision_date: datetime.date,
+    organisations: dict[str, int],
     actor_label: str = "",
-    announce_arrivals: bool = True,
-) -> RouteOutcome:
-    """Record the decisions of new claims that were inserted already placed where `decided`
-    puts them (a bulk import decides before it inserts, so that no claim row is written twice):
-    their history, segments, who handles them and the audit rows; the claims' rows are left as
-    they are. The ClaimRows carry the new ids and an empty placement (never routed before)."""
-    return _write(
+) -> DecisionWrites | None:
+    """The records of the decisions of new claims inserted already placed where `decided` puts
+    them (a bulk import decides before it inserts, so that no claim row is written twice): their
+    history, segments, who handles them and the audit rows, for decision_writes_store(...,
+    new_claims=True). The ClaimRows carry the new ids and an empty placement (never routed
+    before). Pure: the import prepares them on another thread. Arrivals are in the outcome, for
+    the import to announce once per batch."""
+    writes = decision_writes(
         decided=decided,
         record_all=True,
         actor=actor,
         actor_label=actor_label,
         cause=cause,
         decision_date=decision_date,
-        announce_arrivals=announce_arrivals,
-        placements_stored=True,
+        organisations=lambda: organisations,
+        announce_arrivals=False,
+    )
+    return writes
+
+
+def claims_cover_book(
+    claims: Iterable[ClaimRow], *, agreements: Sequence[routing.Agreement]
+) -> CoverBook:
+    """What claims_decide reads of these claims' clinicians: memberships and employments."""
+    return cover_book_for(
+        (member_id for claim in claims for member_id, _ in claim.clinicians),
+        agreements=agreements,
     )
 
 
@@ -600,13 +681,13 @@ def claims_decide(
     *,
     decision_date: datetime.date,
     agreements: Sequence[routing.Agreement] | None = None,
+    book: CoverBook | None = None,
 ) -> list[tuple[ClaimRow, Ruling]]:
-    """Decide, without writing: each claim with the ruling on its facts."""
+    """Decide, without writing: each claim with the ruling on its facts. Given the agreements
+    and the clinicians' cover book (claims_cover_book), it reads nothing."""
     agreements = agreements_as_facts() if agreements is None else tuple(agreements)
-    book = cover_book_for(
-        (member_id for claim in claims for member_id, _ in claim.clinicians),
-        agreements=agreements,
-    )
+    if book is None:
+        book = claims_cover_book(claims, agreements=agreements)
     known = _rulings.under(agreements)
     decided = []
     for claim in claims:

@@ -191,17 +191,37 @@ def copy_new(
     if connection.vendor != "postgresql":
         created = model.objects.bulk_create(_instances(model, columns, rows), batch_size=2000)
         return [obj.pk for obj in created]
-    pk = model._meta.pk.column
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [model._meta.db_table, pk, len(rows)],
-        )
-        ids = [row[0] for row in cursor.fetchall()]
-    with _copying(model, (pk, *columns), len(rows)) as copy:
+    ids = ids_allocate(model, len(rows))
+    with _copying(model, (model._meta.pk.column, *columns), len(rows)) as copy:
         for id_, row in zip(ids, rows, strict=True):
             copy.write_row((id_, *row))
     return ids
+
+
+def ids_allocate(model: type[models.Model], count: int) -> list[int]:
+    """`count` new ids for rows of `model` about to be written with them, in one query: taken
+    from the table's sequence on PostgreSQL, so no other writer can take them; on SQLite (the
+    demo) from its sequence table."""
+    if count == 0:
+        return []
+    table, pk = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [table, pk, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        # The update first: it takes the write lock, so no one else can read the same number.
+        # SQLite keeps the sequence at or above the highest id written, explicit ones too.
+        cursor.execute("UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s", [count, table])
+        if cursor.rowcount == 0:
+            cursor.execute(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, count]
+            )
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        (last,) = cursor.fetchone()
+        return list(range(last - count + 1, last + 1))
 
 
 def _array_types(model: type[models.Model], columns: Sequence[str]) -> list[str]:

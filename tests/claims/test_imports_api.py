@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from claims.models import Claim, Deadline, ImportBatch, ImportChunk, Notification
+from claims.models import Claim, Deadline, DeadlineChange, ImportBatch, ImportChunk, Notification
 from members.models import Employment, Member, Membership, Practice
 from tests.factories import (
     ClaimFactory,
@@ -1045,3 +1045,91 @@ def test_a_batch_that_fails_in_the_request_says_why_writes_nothing_and_frees_its
     monkeypatch.undo()
     retried = post_json(api, "practices", rows, key="retry-me")
     assert (retried.status_code, retried.json()["created"]) == (201, 1)
+
+
+# --- slices prepared on another thread while the one before is written -----------------------
+
+
+def test_a_slice_prepared_while_the_one_before_is_written_matches_one_written_alone(
+    api, practice_and_gp, settings
+):
+    """Slices of 3: each slice's rows are read and prepared before the slice before it is stored.
+    The result equals an import of the same rows in one slice."""
+    rows = [claim_record(f"P-{n}", incident_date=f"2018-0{1 + n % 9}-1{n % 10}") for n in range(10)]
+
+    def imported(prefix, slice_rows):
+        settings.IMPORT_SLICE_ROWS = slice_rows
+        batch = [{**row, "external_ref": f"{prefix}{row['external_ref']}"} for row in rows]
+        assert post_json(api, "claims", batch).json()["created"] == 10
+        claims = Claim.objects.filter(external_ref__startswith=prefix).order_by("external_ref")
+        return [
+            (
+                c.external_ref[len(prefix) :],
+                c.schemes,
+                c.lead_handler,
+                c.routing_decisions.count(),
+                c.segments.count(),
+                sorted(c.deadlines.values_list("kind", "due_on")),
+                DeadlineChange.objects.filter(deadline__claim=c).count(),
+                AuditEvent.objects.filter(subject_id=str(c.pk)).count(),
+            )
+            for c in claims
+        ]
+
+    assert imported("A-", 3) == imported("B-", 1000)
+
+
+def test_a_failure_while_preparing_a_slice_rolls_the_whole_batch_back(
+    api, practice_and_gp, settings, monkeypatch
+):
+    from claims import import_services
+
+    settings.IMPORT_SLICE_ROWS = 2
+    prepared = []
+    real = import_services._claim_writes
+
+    def failing_on_the_third(piece):
+        prepared.append(piece)
+        if len(prepared) == 3:
+            raise ValueError("prepare failed")
+        return real(piece)
+
+    monkeypatch.setattr(import_services, "_claim_writes", failing_on_the_third)
+    with pytest.raises(ValueError, match="prepare failed"):
+        post_json(api, "claims", [claim_record(f"F-{n}") for n in range(8)])
+    assert not Claim.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="claim").exists()
+
+
+def test_preparing_a_slice_may_not_touch_the_database():
+    from claims.import_services import _Preparer
+
+    class Querying:
+        def prepare(self):
+            Claim.objects.count()
+
+    with _Preparer() as preparer:
+        prepared = preparer.submit(Querying())
+        with pytest.raises(RuntimeError, match="must not use the database"):
+            prepared.future.result()
+
+
+def test_a_slice_after_changes_to_stored_claims_reads_them_as_changed(
+    api, practice_and_gp, settings
+):
+    """A slice that changes stored claims is written before the next slice reads: here the
+    change makes the next slice's new claim a possible duplicate of the changed one."""
+    settings.IMPORT_SLICE_ROWS = 1
+    claimant = {"name": "Ada Lovelace", "nhs_number": valid_nhs_number(7)}
+    post_json(api, "claims", [claim_record("OLD", claimant=claimant)])
+    response = post_json(
+        api,
+        "claims",
+        [
+            claim_record("OLD", claimant=claimant, incident_date="2017-06-01"),
+            claim_record("NEW", claimant=claimant, incident_date="2017-06-01"),
+        ],
+    )
+    assert (response.json()["created"], response.json()["updated"]) == (1, 1)
+    old = Claim.objects.get(external_ref="OLD")
+    assert Claim.objects.get(external_ref="NEW").possible_duplicate_of == old
