@@ -16,6 +16,7 @@ import contextlib
 import datetime
 import hashlib
 import logging
+import operator
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -1009,6 +1010,7 @@ def _claim_values(record: dict, practice_id: int | None) -> dict[str, Any]:
 
 
 _CLAIM_COLUMNS = [f.attname for f in Claim._meta.concrete_fields if f.name != "id"]
+_claim_fields = operator.itemgetter(*_CLAIM_COLUMNS)
 # ClaimRow's fields, in order, as columns of a claim row about to be inserted (no id yet).
 _ROW_FACT_COLUMNS = (
     "id",
@@ -1189,8 +1191,7 @@ def _claim_writes(piece: _ClaimsSlice) -> _ClaimWrites:
         )
     return _ClaimWrites(
         claims=[
-            "\t".join([copy_text(row["id"]), *(copy_text(row[c]) for c in _CLAIM_COLUMNS)]) + "\n"
-            for row in rows
+            f"{row['id']}\t" + "\t".join(map(copy_text, _claim_fields(row))) + "\n" for row in rows
         ],
         clinicians=[
             f"{row['id']}\t{member_id}\t{position}\n"

@@ -128,11 +128,20 @@ _COPY_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r"}
 
 
 def copy_text(value: Any) -> str:
-    """`value` as one field of PostgreSQL COPY's text format, for copy_lines."""
+    """`value` as one field of PostgreSQL COPY's text format, for copy_lines. Called for every
+    field of every row a bulk import writes (close to a million for 10,000 claims), so the
+    common kinds come first and a string is escaped only when it holds something to escape."""
+    kind = type(value)
+    if kind is str:
+        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+            return value.translate(_COPY_ESCAPES)
+        return value
     if value is None:
         return "\\N"
-    if value is True or value is False:
+    if kind is bool:
         return "t" if value else "f"
+    if kind is int:
+        return str(value)
     if isinstance(value, datetime.date):  # a datetime too
         return value.isoformat()
     return str(value).translate(_COPY_ESCAPES)
