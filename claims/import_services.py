@@ -16,7 +16,6 @@ import contextlib
 import datetime
 import hashlib
 import logging
-import operator
 import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -1010,7 +1009,6 @@ def _claim_values(record: dict, practice_id: int | None) -> dict[str, Any]:
 
 
 _CLAIM_COLUMNS = [f.attname for f in Claim._meta.concrete_fields if f.name != "id"]
-_claim_fields = operator.itemgetter(*_CLAIM_COLUMNS)
 # ClaimRow's fields, in order, as columns of a claim row about to be inserted (no id yet).
 _ROW_FACT_COLUMNS = (
     "id",
@@ -1030,6 +1028,37 @@ def _member_roles(member_ids: Iterable[int]) -> dict[int, str]:
 
 
 _CLAIM_DEFAULTS = {f.attname: f.get_default() for f in Claim._meta.concrete_fields}
+# A new claim's row as COPY fields: the defaults formatted once, then a row's own values put in.
+_CLAIM_DEFAULT_FIELDS = [copy_text(_CLAIM_DEFAULTS[column]) for column in _CLAIM_COLUMNS]
+_CLAIM_COLUMN_INDEX = {column: index for index, column in enumerate(_CLAIM_COLUMNS)}
+# What every new claim has of its own, whatever its record gives.
+_CLAIM_OWN_COLUMNS = [
+    _CLAIM_COLUMN_INDEX[column]
+    for column in (
+        "reference",
+        "source_organisation_id",
+        "possible_duplicate_of_id",
+        "created_at",
+        "updated_at",
+        "schemes",
+        "lead_handler",
+        "handlers",
+        "flags",
+        "needs_triage",
+    )
+]
+
+
+def _claim_line(row: dict, given: dict) -> str:
+    """A new claim's COPY line (the id, then _CLAIM_COLUMNS): only the fields its record gave
+    and those every claim has of its own are formatted, the rest are the defaults'."""
+    fields = _CLAIM_DEFAULT_FIELDS.copy()
+    for index in _CLAIM_OWN_COLUMNS:
+        fields[index] = copy_text(row[_CLAIM_COLUMNS[index]])
+    for column in given:
+        index = _CLAIM_COLUMN_INDEX[column]
+        fields[index] = copy_text(row[column])
+    return f"{row['id']}\t" + "\t".join(fields) + "\n"
 
 
 @dataclass
@@ -1191,7 +1220,7 @@ def _claim_writes(piece: _ClaimsSlice) -> _ClaimWrites:
         )
     return _ClaimWrites(
         claims=[
-            f"{row['id']}\t" + "\t".join(map(copy_text, _claim_fields(row))) + "\n" for row in rows
+            _claim_line(row, item.values) for row, item in zip(rows, piece.new_items, strict=True)
         ],
         clinicians=[
             f"{row['id']}\t{member_id}\t{position}\n"

@@ -253,24 +253,24 @@ def claim_facts(
     return _facts_of(_facts_key(claim, book, decision_date))
 
 
-def _jsonable(value):
+def _facts_json_default(value):
     if isinstance(value, datetime.date):
         return value.isoformat()
-    if isinstance(value, tuple | list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value
+    if isinstance(value, routing.ClinicianFacts):
+        return {name: getattr(value, name) for name in value.__slots__}
+    raise TypeError(f"{type(value).__name__} is not a routing fact")
 
 
-def facts_snapshot(facts: routing.ClaimFacts) -> dict:
-    """The facts as read, for the decision history (faster than dataclasses.asdict, which
-    deep-copies)."""
-    snapshot = {name: _jsonable(getattr(facts, name)) for name in facts.__slots__}
-    snapshot["clinicians"] = [
-        {name: _jsonable(getattr(c, name)) for name in c.__slots__} for c in facts.clinicians
-    ]
-    return snapshot
+def facts_snapshot_text(facts: routing.ClaimFacts) -> str:
+    """The facts as read, as JSON text for the decision history: dates as ISO dates, tuples as
+    lists, each clinician as an object, in the facts' field order. The encoder walks the
+    structure itself and calls back only for dates and clinicians (a tenth of the cost of
+    converting it in Python first, measured by make bench)."""
+    return json.dumps(
+        {name: getattr(facts, name) for name in facts.__slots__},
+        separators=(",", ":"),
+        default=_facts_json_default,
+    )
 
 
 @dataclass(eq=False, slots=True)
@@ -293,7 +293,7 @@ class Ruling:
 
     def stored_form(self) -> tuple[uuid.UUID, str, str]:
         if self.stored is None:
-            facts_text = json_text(facts_snapshot(self.facts))
+            facts_text = facts_snapshot_text(self.facts)
             outcome_text = json_text(self.decision.as_dict())
             key = ruling_key(facts_text, outcome_text)
             self.decision_fields = "\t".join(
