@@ -353,8 +353,8 @@ class _Run:
     arrivals: Counter = field(default_factory=Counter)
     # Membership periods accepted so far, so two rows of a batch cannot overlap each other.
     periods: dict[tuple[int, int], list[tuple]] = field(default_factory=lambda: defaultdict(list))
-    # The first new claim of the batch with each duplicate key (NHS number, practice, incident
-    # date), for later rows to point at before that claim is stored.
+    # The first new claim with each duplicate key (NHS number, practice, incident date) among
+    # the batch's claims not stored yet, for later rows to point at.
     first_by_key: dict[tuple, int] = field(default_factory=dict)
     _organisations: dict[str, int] | None = None
 
@@ -1127,13 +1127,16 @@ class _ClaimsSlice:
         # Claimed now, in row order, so that a later slice prepared before this one is stored
         # still points at this slice's claims.
         self.duplicate_of = []
+        self.claimed: list[tuple] = []
         for claim_id, key in zip(self.ids, self.keys, strict=True):
             if key is None:
                 self.duplicate_of.append(None)
                 continue
             earlier = [c for c in (self.earliest.get(key), run.first_by_key.get(key)) if c]
             self.duplicate_of.append(min(earlier) if earlier else None)
-            run.first_by_key.setdefault(key, claim_id)
+            if key not in run.first_by_key:
+                run.first_by_key[key] = claim_id
+                self.claimed.append(key)
 
     def prepare(self) -> None:
         if self.new_items:
@@ -1143,6 +1146,10 @@ class _ClaimsSlice:
         run, created = self.run, 0
         if self.writes is not None:
             created = _claim_writes_store(self.writes, run)
+            # Stored: later slices find these claims in the database, so the batch's memory
+            # holds the keys of at most two slices, not of every claim it has written.
+            for key in self.claimed:
+                del run.first_by_key[key]
         updated, reroute, recompute = ClaimImporter._update(self.existing, run)
         label, cause = f"import {run.batch.pk}", f"Imported in batch {run.batch.pk}"
         if reroute:

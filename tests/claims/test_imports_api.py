@@ -658,9 +658,11 @@ def test_repeats_within_one_batch_point_at_its_first_claim(
             # A range starting on the same day is the same incident date for this purpose.
             claim_record("REP-3", claimant=claimant, **ranged, incident_date_to="2018-12-01"),
             claim_record("ELSEWHERE", claimant=claimant, incident_date="2018-11-13"),
+            # In slices of 2, read after the first slice is stored.
+            claim_record("REP-4", claimant=claimant),
         ],
     )
-    assert response.json()["created"] == 5
+    assert response.json()["created"] == 6
     first = Claim.objects.get(external_ref="REP-1")
     flagged = dict(Claim.objects.values_list("external_ref", "possible_duplicate_of"))
     assert flagged == {
@@ -669,6 +671,7 @@ def test_repeats_within_one_batch_point_at_its_first_claim(
         "REP-2": first.pk,
         "REP-3": first.pk,
         "ELSEWHERE": None,
+        "REP-4": first.pk,
     }
 
 
