@@ -436,7 +436,9 @@ def _run_atomic(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: boo
         nonlocal created, updated, pending
         prepared = pending[0]
         pending = None
-        if not run.errors:  # a rejected batch writes nothing more
+        if run.errors:  # a rejected batch writes nothing more
+            prepared.future.result()  # but a fault in preparing it is still raised
+        else:
             counts = prepared.store()
             created, updated = created + counts[0], updated + counts[1]
         if progress is not None:
@@ -451,9 +453,9 @@ def _run_atomic(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: boo
             # Slice k+1 is checked, read and handed to the preparer before slice k is stored,
             # so that its pure work runs while the database writes slice k (_ClaimsSlice).
             for piece in _slices(records(batch.content_type, chunks())):
-                good = run.clean(piece)
                 if pending is not None and pending[0].plan.reads_after_store:
                     store_pending()
+                good = run.clean(piece)
                 resolved = run.importer.resolve(good, run)
                 plan = run.importer.plan(resolved, run) if resolved and not run.errors else None
                 done += len(piece)
@@ -1093,26 +1095,30 @@ class _ClaimsSlice:
     (building rows, routing, deadlines, audit and history lines) can run on another thread while
     the database writes the slice before it:
 
-    - built (the batch's thread): what must be read first, in a few queries: references and
-      ids, the clinicians' roles and cover, the agreements, earlier claims with the same
-      duplicate key;
+    - built (the batch's thread): the changes to stored claims written; then what the new
+      claims need read, in a few queries: references and ids, the clinicians' roles and cover,
+      the agreements, earlier claims with the same duplicate key;
     - prepare() (any thread, no database): every row of every table as COPY lines;
-    - store() (the batch's thread): the COPYs, then any stored claims the slice changes.
+    - store() (the batch's thread): the COPYs.
 
-    The next slice's reads may run before this slice is stored: they never depend on it (its
-    sender references are unique in the batch, and possible duplicates among the batch's own
-    new claims are found through `run.first_by_key`), except after changes to stored claims,
-    hence `reads_after_store`."""
+    The next slice is built before this one is stored, and never depends on it: its sender
+    references are unique in the batch, and possible duplicates among the batch's new claims
+    not stored yet are found through `run.first_by_key`."""
+
+    reads_after_store = False
 
     def __init__(self, resolved: list[ClaimUpsert], run: _Run) -> None:
         from claims.services import claim_references_allocate
 
         self.run = run
-        self.existing = [item for item in resolved if item.existing is not None]
-        self.reads_after_store = bool(self.existing)
         self.new_items = [item for item in resolved if item.existing is None]
         self.today = timezone.localdate()
         self.writes: _ClaimWrites | None = None
+        # Changes to stored claims are written first, at once: the new claims' duplicate check
+        # below, and the next slice's, must see those claims as changed.
+        self.updated = _stored_claims_update(
+            [item for item in resolved if item.existing is not None], run
+        )
         if not self.new_items:
             return
         count = len(self.new_items)
@@ -1132,7 +1138,10 @@ class _ClaimsSlice:
             if key is None:
                 self.duplicate_of.append(None)
                 continue
-            earlier = [c for c in (self.earliest.get(key), run.first_by_key.get(key)) if c]
+            # Only an earlier claim: one recorded meanwhile by someone else may have a later id.
+            earlier = [
+                c for c in (self.earliest.get(key), run.first_by_key.get(key)) if c and c < claim_id
+            ]
             self.duplicate_of.append(min(earlier) if earlier else None)
             if key not in run.first_by_key:
                 run.first_by_key[key] = claim_id
@@ -1150,15 +1159,23 @@ class _ClaimsSlice:
             # holds the keys of at most two slices, not of every claim it has written.
             for key in self.claimed:
                 del run.first_by_key[key]
-        updated, reroute, recompute = ClaimImporter._update(self.existing, run)
-        label, cause = f"import {run.batch.pk}", f"Imported in batch {run.batch.pk}"
-        if reroute:
-            claims_route(claim_ids=reroute, actor=run.actor, actor_label=label, cause=cause)
-        if recompute:
-            claims_deadlines_recompute(
-                claim_ids=recompute, actor=run.actor, actor_label=label, reason=cause
-            )
-        return created, updated
+        return created, self.updated
+
+
+def _stored_claims_update(items: list[ClaimUpsert], run: _Run) -> int:
+    """Change stored claims as their records say, re-routing and recomputing deadlines where
+    their facts or dates changed; returns how many changed."""
+    if not items:
+        return 0
+    updated, reroute, recompute = ClaimImporter._update(items, run)
+    label, cause = f"import {run.batch.pk}", f"Imported in batch {run.batch.pk}"
+    if reroute:
+        claims_route(claim_ids=reroute, actor=run.actor, actor_label=label, cause=cause)
+    if recompute:
+        claims_deadlines_recompute(
+            claim_ids=recompute, actor=run.actor, actor_label=label, reason=cause
+        )
+    return updated
 
 
 @dataclass

@@ -349,13 +349,17 @@ class _Rulings:
     limit = 20_000
 
     def __init__(self) -> None:
-        self.agreements: tuple[routing.Agreement, ...] | None = None
-        self.by_facts: dict[tuple, Ruling] = {}
+        # The agreements and the rulings made under them, replaced together in one assignment:
+        # threads share this (an import's preparer, a routing job's workers), and one must never
+        # see new agreements beside the old rulings.
+        self.state: tuple[tuple[routing.Agreement, ...] | None, dict[tuple, Ruling]] = (None, {})
 
     def under(self, agreements: tuple[routing.Agreement, ...]) -> dict[tuple, Ruling]:
-        if agreements != self.agreements or len(self.by_facts) >= self.limit:
-            self.agreements, self.by_facts = agreements, {}
-        return self.by_facts
+        known, by_facts = self.state
+        if agreements != known or len(by_facts) >= self.limit:
+            by_facts = {}
+            self.state = (agreements, by_facts)
+        return by_facts
 
 
 _rulings = _Rulings()

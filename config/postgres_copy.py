@@ -224,16 +224,20 @@ def ids_allocate(model: type[models.Model], count: int) -> list[int]:
                 [table, pk, count],
             )
             return [row[0] for row in cursor.fetchall()]
-        # The update first: it takes the write lock, so no one else can read the same number.
-        # SQLite keeps the sequence at or above the highest id written, explicit ones too.
-        cursor.execute("UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s", [count, table])
-        if cursor.rowcount == 0:
+        # One statement that moves the sequence on and returns where it ended, so no one else
+        # can take the same numbers. SQLite keeps it at or above the highest id written.
+        cursor.execute(
+            "UPDATE sqlite_sequence SET seq = seq + %s WHERE name = %s RETURNING seq",
+            [count, table],
+        )
+        found = cursor.fetchone()
+        if found is None:
             cursor.execute(
-                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [table, count]
+                "INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s) RETURNING seq",
+                [table, count],
             )
-        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-        (last,) = cursor.fetchone()
-        return list(range(last - count + 1, last + 1))
+            found = cursor.fetchone()
+        return list(range(found[0] - count + 1, found[0] + 1))
 
 
 def _array_types(model: type[models.Model], columns: Sequence[str]) -> list[str]:

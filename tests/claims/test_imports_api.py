@@ -1053,33 +1053,95 @@ def test_a_batch_that_fails_in_the_request_says_why_writes_nothing_and_frees_its
 # --- slices prepared on another thread while the one before is written -----------------------
 
 
-def test_a_slice_prepared_while_the_one_before_is_written_matches_one_written_alone(
-    api, practice_and_gp, settings
-):
-    """Slices of 3: each slice's rows are read and prepared before the slice before it is stored.
-    The result equals an import of the same rows in one slice."""
-    rows = [claim_record(f"P-{n}", incident_date=f"2018-0{1 + n % 9}-1{n % 10}") for n in range(10)]
-
-    def imported(prefix, slice_rows):
-        settings.IMPORT_SLICE_ROWS = slice_rows
-        batch = [{**row, "external_ref": f"{prefix}{row['external_ref']}"} for row in rows]
-        assert post_json(api, "claims", batch).json()["created"] == 10
-        claims = Claim.objects.filter(external_ref__startswith=prefix).order_by("external_ref")
-        return [
-            (
-                c.external_ref[len(prefix) :],
-                c.schemes,
-                c.lead_handler,
-                c.routing_decisions.count(),
-                c.segments.count(),
-                sorted(c.deadlines.values_list("kind", "due_on")),
-                DeadlineChange.objects.filter(deadline__claim=c).count(),
-                AuditEvent.objects.filter(subject_id=str(c.pk)).count(),
+def _as_stored(claim: Claim) -> dict:
+    """Everything a claim's creation writes that does not name the claim itself."""
+    own = {"id", "reference", "external_ref", "source_organisation_id", "created_at"}
+    own |= {"updated_at", "version"}
+    decision = claim.routing_decisions.select_related("ruling").get()
+    return {
+        "claim": {
+            f.attname: getattr(claim, f.attname)
+            for f in Claim._meta.concrete_fields
+            if f.attname not in own
+        },
+        "clinicians": list(claim.claim_clinicians.values_list("member_id", "position")),
+        "segments": list(
+            claim.segments.order_by("position").values_list(
+                "clinician_id", "position", "start_date", "end_date", "scheme", "handler"
             )
-            for c in claims
-        ]
+        ),
+        "handled_by": sorted(claim.handlings.values_list("organisation_id", flat=True)),
+        "decision": (
+            decision.ruling.facts,
+            decision.ruling.outcome,
+            decision.schemes,
+            decision.lead_handler,
+            decision.previous,
+        ),
+        "deadlines": sorted(
+            claim.deadlines.values_list(
+                "kind",
+                "due_on",
+                "suspended",
+                "status",
+                "met_on",
+                "non_working_day",
+                "source",
+                "category",
+                "remind_on",
+                "waived_reason",
+            )
+        ),
+        "deadline_history": sorted(
+            (change.deadline.kind, change.before, change.after)
+            for change in DeadlineChange.objects.filter(deadline__claim=claim).select_related(
+                "deadline"
+            )
+        ),
+        "routing_audit": list(
+            AuditEvent.objects.filter(subject_id=str(claim.pk), action="claim.route").values_list(
+                "before", "after"
+            )
+        ),
+    }
 
-    assert imported("A-", 3) == imported("B-", 1000)
+
+def test_an_imported_claim_is_stored_as_one_recorded_by_hand(
+    api, practice_and_gp, settings, caseworker
+):
+    """Slices of 1, so each claim's rows are prepared on the other thread while the claim
+    before is written; each must equal the same claim recorded through claim_create."""
+    from claims.services import claim_create
+
+    settings.IMPORT_SLICE_ROWS = 1
+    practice, gp = practice_and_gp
+    # The last one unknown: undetermined, so it waits in the triage queue.
+    dates = ["2018-11-12", "2019-04-01", "2016-02-29", None]
+    rows = [
+        claim_record(
+            f"HAND-{n}",
+            claimant={"name": "Ada Lovelace", "date_of_birth": "1970-05-01"},
+            incident_date=day,
+        )
+        for n, day in enumerate(dates)
+    ]
+    assert post_json(api, "claims", rows).json()["created"] == 4
+    for n, day in enumerate(dates):
+        by_hand = claim_create(
+            actor=caseworker,
+            clinicians=[gp],
+            matter_type="claim",
+            claimant_name="Ada Lovelace",
+            claimant_date_of_birth=datetime.date(1970, 5, 1),
+            practice=practice,
+            care_setting="general_practice",
+            activity="nhs_primary_medical_services",
+            incident_date=datetime.date.fromisoformat(day) if day else None,
+            notified_on=datetime.date(2024, 1, 10),
+            letter_of_claim_on=datetime.date(2024, 1, 8),
+        )
+        imported = Claim.objects.get(external_ref=f"HAND-{n}")
+        assert _as_stored(imported) == _as_stored(by_hand), day
 
 
 def test_a_failure_while_preparing_a_slice_rolls_the_whole_batch_back(
@@ -1104,6 +1166,36 @@ def test_a_failure_while_preparing_a_slice_rolls_the_whole_batch_back(
     assert not AuditEvent.objects.filter(action__startswith="claim").exists()
 
 
+def test_a_queued_batch_whose_slice_fails_to_prepare_says_failed_and_wrote_nothing(
+    api, practice_and_gp, settings, monkeypatch
+):
+    from claims import import_services
+    from claims.import_services import import_batch_run
+
+    settings.IMPORT_SLICE_ROWS = 2
+    settings.IMPORT_SYNC_MAX_ROWS = 2
+    # Queued: its task is run below, by hand, as a worker would.
+    response = post_json(api, "claims", [claim_record(f"Q-{n}") for n in range(8)])
+    assert response.status_code == 202
+    real = import_services._claim_writes
+    prepared = []
+
+    def failing_on_the_third(piece):
+        prepared.append(piece)
+        if len(prepared) == 3:
+            raise ValueError("prepare failed")
+        return real(piece)
+
+    monkeypatch.setattr(import_services, "_claim_writes", failing_on_the_third)
+    with pytest.raises(ValueError, match="prepare failed"):
+        import_batch_run(batch_id=response.json()["batch"])
+    batch = api.get(response.json()["url"]).json()
+    assert batch["status"] == "failed"
+    assert "prepare failed" in batch["failure"] and "no row" in batch["failure"].lower()
+    assert not Claim.objects.exists() and not Deadline.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="claim").exists()
+
+
 def test_preparing_a_slice_may_not_touch_the_database():
     from claims.import_services import _Preparer
 
@@ -1117,22 +1209,54 @@ def test_preparing_a_slice_may_not_touch_the_database():
             prepared.future.result()
 
 
-def test_a_slice_after_changes_to_stored_claims_reads_them_as_changed(
-    api, practice_and_gp, settings
+@pytest.mark.parametrize("slice_rows", [1, 1000])
+def test_changes_to_stored_claims_count_for_the_duplicate_check_of_new_ones(
+    api, practice_and_gp, settings, slice_rows
 ):
-    """A slice that changes stored claims is written before the next slice reads: here the
-    change makes the next slice's new claim a possible duplicate of the changed one."""
-    settings.IMPORT_SLICE_ROWS = 1
+    """In the same slice or the next: NEW takes OLD's new incident date, so it is a possible
+    duplicate of OLD; GONE takes AWAY's old one after AWAY moved off it, so it is not."""
+    settings.IMPORT_SLICE_ROWS = slice_rows
     claimant = {"name": "Ada Lovelace", "nhs_number": valid_nhs_number(7)}
-    post_json(api, "claims", [claim_record("OLD", claimant=claimant)])
+    other = {"name": "Alan Turing", "nhs_number": valid_nhs_number(8)}
+    post_json(
+        api,
+        "claims",
+        [claim_record("OLD", claimant=claimant), claim_record("AWAY", claimant=other)],
+    )
     response = post_json(
         api,
         "claims",
         [
             claim_record("OLD", claimant=claimant, incident_date="2017-06-01"),
+            claim_record("AWAY", claimant=other, incident_date="2016-01-01"),
             claim_record("NEW", claimant=claimant, incident_date="2017-06-01"),
+            claim_record("GONE", claimant=other),
         ],
     )
-    assert (response.json()["created"], response.json()["updated"]) == (1, 1)
+    assert (response.json()["created"], response.json()["updated"]) == (2, 2)
     old = Claim.objects.get(external_ref="OLD")
     assert Claim.objects.get(external_ref="NEW").possible_duplicate_of == old
+    assert Claim.objects.get(external_ref="GONE").possible_duplicate_of is None
+
+
+def test_a_claim_recorded_meanwhile_with_a_later_id_is_not_an_earlier_duplicate(
+    api, practice_and_gp, monkeypatch
+):
+    from claims import import_services
+
+    claimant = {"name": "Ada Lovelace", "nhs_number": valid_nhs_number(9)}
+    allocate = import_services.ids_allocate
+
+    def allocate_then_someone_records_the_same(model, count):
+        ids = allocate(model, count)
+        if model is Claim:
+            ClaimFactory(
+                claimant_nhs_number=claimant["nhs_number"],
+                practice=practice_and_gp[0],
+                incident_date=datetime.date(2018, 11, 12),
+            )
+        return ids
+
+    monkeypatch.setattr(import_services, "ids_allocate", allocate_then_someone_records_the_same)
+    post_json(api, "claims", [claim_record("MINE", claimant=claimant)])
+    assert Claim.objects.get(external_ref="MINE").possible_duplicate_of is None
