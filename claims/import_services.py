@@ -174,7 +174,7 @@ def _count(
     total from the first poll and an unreadable body is refused before any row is written."""
     total = 0
     try:
-        for _ in records(content_type, chunks()):
+        for _ in records(content_type, chunks(), count_only=True):
             total += 1
     except BodyError as error:
         return total, error

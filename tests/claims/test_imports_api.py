@@ -349,6 +349,8 @@ def test_the_same_key_twice_in_one_batch_is_reported_on_the_later_row(api):
         ("<xml/>", "application/xml", "unsupported_media_type"),
         ("", "text/csv", "invalid_csv"),
         ('ods_code,name\n"Y01234,unterminated\n', "text/csv", "invalid_csv"),
+        # A column that is a value and also the parent of another, given both in one row.
+        ("ods_code,name,name__first\nY01234,Riverside,River\n", "text/csv", "invalid_csv"),
     ],
 )
 def test_a_body_that_cannot_be_read_is_a_400_naming_why(api, body, content_type, code):
