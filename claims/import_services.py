@@ -356,6 +356,9 @@ class _Run:
     # The first new claim with each duplicate key (NHS number, practice, incident date) among
     # the batch's claims not stored yet, for later rows to point at.
     first_by_key: dict[tuple, int] = field(default_factory=dict)
+    # Kept for the whole batch when its slices are read on another connection, which cannot see
+    # the batch's stored but uncommitted claims (_Storer).
+    keep_batch_keys: bool = False
     _organisations: dict[str, int] | None = None
 
     def organisations(self) -> dict[str, int]:
@@ -427,46 +430,40 @@ def _run_atomic(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: boo
     after a crash starts again from the first row: nothing of the crashed run was committed."""
     batch = run.batch
     progress = _Progress(batch.pk) if queued else None
-    done = created = updated = 0
-    # The slice read and prepared but not yet stored, and its rows.
-    pending: tuple[_Prepared, int] | None = None
-
-    def store_pending(in_flight: int = 0) -> None:
-        """Store the pending slice; rows done are those checked but the `in_flight` ones."""
-        nonlocal created, updated, pending
-        prepared = pending[0]
-        pending = None
-        if run.errors:  # a rejected batch writes nothing more
-            prepared.future.result()  # but a fault in preparing it is still raised
-        else:
-            counts = prepared.store()
-            created, updated = created + counts[0], updated + counts[1]
-        if progress is not None:
-            progress.report(done - in_flight)
-
+    done = 0
+    # A queued claims batch, in a transaction of its own, is stored on a thread of its own while
+    # this one reads on a second connection (_Storer).
+    threaded = (
+        queued
+        and settings.IMPORT_STORE_THREAD
+        and run.importer.reads_apart
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    )
     try:
         with (
             transaction.atomic(),
             constraints_checked_per_statement(),
             _Preparer() as preparer,
+            _Storer(run, progress, threaded=threaded) as storer,
         ):
             # Slice k+1 is checked, read and handed to the preparer before slice k is stored,
             # so that its pure work runs while the database writes slice k (_ClaimsSlice).
             for piece in _slices(records(batch.content_type, chunks())):
-                if pending is not None and pending[0].plan.reads_after_store:
-                    store_pending()
+                storer.before_reading()
                 good = run.clean(piece)
                 resolved = run.importer.resolve(good, run)
-                plan = run.importer.plan(resolved, run) if resolved and not run.errors else None
+                plan = None
+                if resolved and not run.errors:
+                    if not storer.may_plan_apart(resolved):
+                        storer.go_inline()
+                    plan = run.importer.plan(resolved, run)
                 done += len(piece)
-                ahead = (preparer.submit(plan), len(piece)) if plan is not None else None
-                if pending is not None:
-                    store_pending(in_flight=ahead[1] if ahead else 0)
-                pending = ahead
-                if pending is None and progress is not None:
-                    progress.report(done)
-            if pending is not None:
-                store_pending()
+                if plan is not None:
+                    storer.push(preparer.submit(plan), done)
+                else:
+                    storer.checked(done)
+            created, updated = storer.finish()
             if run.errors:
                 raise _Rejected
             ImportBatch.objects.filter(pk=batch.pk).update(
@@ -481,6 +478,132 @@ def _run_atomic(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: boo
     finally:
         if progress is not None:
             progress.close()
+
+
+class _Storer:
+    """Stores an atomic batch's prepared slices in order, counting what they created and
+    updated, and reports progress.
+
+    Inline (the default): on the batch's own thread, slice k once slice k+1 has been read and
+    handed to the preparer (or before reading it, when the importer needs its writes read back:
+    `reads_after_store`).
+
+    Threaded (a queued claims batch with a transaction of its own): slice k is stored by a thread
+    of its own on the batch's connection while the batch's thread checks and reads slice k+1 on a
+    second connection, which sees what is committed; so reading, preparing and storing overlap.
+    That is exact as long as the batch has changed no stored claim: its new claims' references are
+    unique in the batch, and its possible duplicates not yet committed are in the batch's memory
+    (`run.first_by_key`, kept whole). A slice that changes stored claims turns the batch inline
+    for good (`go_inline`): those changes are read back by the slices after it."""
+
+    def __init__(self, run: _Run, progress: "_Progress | None", *, threaded: bool) -> None:
+        self.run, self.progress, self.threaded = run, progress, threaded
+        self.created = self.updated = 0
+        self.pending: tuple[_Prepared, int] | None = None  # inline: the slice not yet stored
+        self.stores: list[tuple[Future, int]] = []  # threaded: stores in flight, in order
+
+    def __enter__(self) -> "_Storer":
+        if self.threaded:
+            self.run.keep_batch_keys = True
+            self.batch_connection = connections[DEFAULT_DB_ALIAS]
+            self.batch_connection.inc_thread_sharing()
+            self.pool = ThreadPoolExecutor(
+                max_workers=1,
+                thread_name_prefix="import-store",
+                initializer=_adopt_connection,
+                initargs=(self.batch_connection,),
+            )
+            # This thread reads on a connection of its own until the batch goes inline.
+            connections[DEFAULT_DB_ALIAS] = connections.create_connection(DEFAULT_DB_ALIAS)
+        return self
+
+    def may_plan_apart(self, resolved: "list[Upsert]") -> bool:
+        """Whether this slice may be read apart from the batch's connection: not if it changes
+        stored rows."""
+        return not self.threaded or all(item.existing is None for item in resolved)
+
+    def before_reading(self) -> None:
+        if self.pending is not None and self.pending[0].plan.reads_after_store:
+            self._store_pending()
+
+    def push(self, prepared: "_Prepared", done: int) -> None:
+        if not self.threaded:
+            if self.pending is not None:
+                self._store_pending()
+            self.pending = (prepared, done)
+            return
+        self.stores.append((self.pool.submit(self._store, prepared), done))
+        # At most two slices wait to be stored: memory stays bounded if storing falls behind.
+        while len(self.stores) > 2:
+            self._collect_one()
+
+    def checked(self, done: int) -> None:
+        """Rows checked with nothing to write (a batch already rejected)."""
+        if self.pending is None and not self.stores and self.progress is not None:
+            self.progress.report(done)
+
+    def go_inline(self) -> None:
+        """From now on, store on the batch's own thread and read on its connection."""
+        self._stop_thread()
+
+    def finish(self) -> tuple[int, int]:
+        self._stop_thread()
+        if self.pending is not None:
+            self._store_pending()
+        return self.created, self.updated
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop_thread(raising=False)
+
+    # -- inline -------------------------------------------------------------------------------
+
+    def _store_pending(self) -> None:
+        prepared, done = self.pending
+        self.pending = None
+        self._count(self._store(prepared))
+        if self.progress is not None:
+            self.progress.report(done)
+
+    # -- threaded -----------------------------------------------------------------------------
+
+    def _store(self, prepared: "_Prepared") -> tuple[int, int]:
+        if self.run.errors:  # a rejected batch writes nothing more
+            prepared.future.result()  # but a fault in preparing it is still raised
+            return 0, 0
+        return prepared.store()
+
+    def _count(self, counts: tuple[int, int]) -> None:
+        self.created += counts[0]
+        self.updated += counts[1]
+
+    def _collect_one(self) -> None:
+        future, done = self.stores.pop(0)
+        self._count(future.result())
+        if self.progress is not None:
+            self.progress.report(done)
+
+    def _stop_thread(self, *, raising: bool = True) -> None:
+        """Wait for the stores in flight (cancelling those not started if something failed),
+        then give this thread its batch connection back. Once: after it, the batch is inline."""
+        if not self.threaded:
+            return
+        self.threaded = False
+        try:
+            if raising:
+                while self.stores:
+                    self._collect_one()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.stores = []
+            reads = connections[DEFAULT_DB_ALIAS]
+            connections[DEFAULT_DB_ALIAS] = self.batch_connection
+            self.batch_connection.dec_thread_sharing()
+            reads.close()
+
+
+def _adopt_connection(batch_connection) -> None:
+    """The store thread works on the batch's connection, inside its transaction."""
+    connections[DEFAULT_DB_ALIAS] = batch_connection
 
 
 def _run_partial(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: bool) -> None:
@@ -729,6 +852,10 @@ class Importer:
     kind = ""
     key_field = ""
     key_label = ""
+    # Whether a queued batch's slices may be read on a second connection while the previous
+    # slice is stored (_Storer): only if what a slice reads never depends on the batch's own
+    # earlier writes but through the batch's memory.
+    reads_apart = False
 
     def key(self, record: dict) -> Hashable:
         raise NotImplementedError
@@ -1157,8 +1284,9 @@ class _ClaimsSlice:
             created = _claim_writes_store(self.writes, run)
             # Stored: later slices find these claims in the database, so the batch's memory
             # holds the keys of at most two slices, not of every claim it has written.
-            for key in self.claimed:
-                del run.first_by_key[key]
+            if not run.keep_batch_keys:
+                for key in self.claimed:
+                    del run.first_by_key[key]
         return created, self.updated
 
 
@@ -1306,6 +1434,7 @@ def _claim_writes_store(writes: _ClaimWrites, run: _Run) -> int:
 
 class ClaimImporter(Importer):
     kind, key_field, key_label = "claims", "external_ref", "external_ref"
+    reads_apart = True
 
     def key(self, record):
         return record["external_ref"]

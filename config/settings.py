@@ -219,6 +219,9 @@ IMPORT_MAX_BODY_BYTES = env_int("IMPORT_MAX_BODY_BYTES", 50 * 1024 * 1024, minim
 IMPORT_SYNC_MAX_ROWS = env_int("IMPORT_SYNC_MAX_ROWS", 1000, minimum=1)
 # Rows written per transaction (and per progress step) in a queued import.
 IMPORT_SLICE_ROWS = env_int("IMPORT_SLICE_ROWS", 2000, minimum=1)
+# A queued claims batch stores each slice on a thread of its own while the next is read on a
+# second connection (claims.import_services._Storer); false: all on the batch's thread.
+IMPORT_STORE_THREAD = env_bool("IMPORT_STORE_THREAD", True)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BODY_BYTES
 
 # Threads a re-route job routes its batches on, each with a database connection: two keep both

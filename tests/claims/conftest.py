@@ -1,5 +1,7 @@
-"""A real Celery worker process for the tests marked `broker`."""
+"""What the claims tests share: API clients, a practice with a GP for imports to name, and a
+real Celery worker process for the tests marked `broker`."""
 
+import datetime
 import os
 import signal
 import subprocess
@@ -8,8 +10,33 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import MemberFactory, MembershipFactory, PracticeFactory
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def api(importer):
+    """The importer's API client."""
+    return client_for(importer)
+
+
+@pytest.fixture
+def practice_and_gp():
+    """Practice Y01234 and GP GMC:1234567, an MPS member since 2010: what claim_record names."""
+    practice = PracticeFactory(ods_code="Y01234")
+    gp = MemberFactory(registration_number="1234567")
+    MembershipFactory(member=gp, start_date=datetime.date(2010, 1, 1))  # MPS
+    return practice, gp
 
 
 @pytest.fixture

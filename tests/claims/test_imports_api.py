@@ -9,12 +9,12 @@ import json
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from claims.models import Claim, Deadline, DeadlineChange, ImportBatch, ImportChunk, Notification
 from members.models import Employment, Member, Membership, Practice
+from tests.claims.conftest import client_for
 from tests.factories import (
     ClaimFactory,
     HandlerFactory,
@@ -26,17 +26,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
-
-
-@pytest.fixture
-def api(importer):
-    return client_for(importer)
 
 
 def post_json(api, kind, rows, *, mode=None, key=None):
@@ -66,14 +55,6 @@ def claim_record(ref="EXT-1", **overrides):
     }
     record.update(overrides)
     return record
-
-
-@pytest.fixture
-def practice_and_gp():
-    practice = PracticeFactory(ods_code="Y01234")
-    gp = MemberFactory(registration_number="1234567")
-    MembershipFactory(member=gp, start_date=datetime.date(2010, 1, 1))  # MPS
-    return practice, gp
 
 
 # --- practices, JSON and CSV ---------------------------------------------------------------

@@ -1,0 +1,158 @@
+"""A queued claims batch in a transaction of its own stores each slice on a thread of its own
+while its own thread reads the next slice on a second connection (claims.import_services
+._Storer). These tests commit for real, as a worker does, so that path is the one taken."""
+
+import datetime
+
+import pytest
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from audit.models import AuditEvent
+from claims import import_services
+from claims.import_services import import_batch_run
+from claims.models import Claim, Deadline, ImportBatch
+from tests.claims.test_imports_api import _as_stored, claim_record, post_json
+from tests.factories import valid_nhs_number
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+@pytest.fixture
+def queued(settings, monkeypatch):
+    """Slices of 2; every batch queued, its task run by hand below as a worker would; and a
+    count of the store threads that took the batch's connection."""
+    settings.IMPORT_SLICE_ROWS = 2
+    settings.IMPORT_SYNC_MAX_ROWS = 1
+    monkeypatch.setattr(import_services, "_queue", lambda batch_id: None)
+    adopted = []
+    adopt = import_services._adopt_connection
+
+    def counted(batch_connection):
+        adopted.append(batch_connection)
+        adopt(batch_connection)
+
+    monkeypatch.setattr(import_services, "_adopt_connection", counted)
+    return adopted
+
+
+def run_queued(api, rows) -> ImportBatch:
+    response = post_json(api, "claims", rows)
+    assert response.status_code == 202, response.json()
+    batch_id = response.json()["batch"]
+    own = connections[DEFAULT_DB_ALIAS]
+    import_batch_run(batch_id=batch_id)
+    # The batch's thread has its own connection back, the reading one closed.
+    assert connections[DEFAULT_DB_ALIAS] is own
+    return ImportBatch.objects.get(pk=batch_id)
+
+
+def test_claims_stored_on_the_store_thread_are_stored_as_claims_recorded_by_hand(
+    api, practice_and_gp, caseworker, queued
+):
+    from claims.services import claim_create
+
+    practice, gp = practice_and_gp
+    dates = ["2018-11-12", "2019-04-01", "2016-02-29", None, "2020-03-25"]
+    rows = [
+        claim_record(
+            f"T-{n}",
+            claimant={"name": "Ada Lovelace", "date_of_birth": "1970-05-01"},
+            incident_date=day,
+        )
+        for n, day in enumerate(dates)
+    ]
+    batch = run_queued(api, rows)
+    assert (batch.status, batch.created, batch.rows_done) == ("done", 5, 5)
+    assert len(queued) == 1  # the threaded path was taken
+    for n, day in enumerate(dates):
+        by_hand = claim_create(
+            actor=caseworker,
+            clinicians=[gp],
+            matter_type="claim",
+            claimant_name="Ada Lovelace",
+            claimant_date_of_birth=datetime.date(1970, 5, 1),
+            practice=practice,
+            care_setting="general_practice",
+            activity="nhs_primary_medical_services",
+            incident_date=datetime.date.fromisoformat(day) if day else None,
+            notified_on=datetime.date(2024, 1, 10),
+            letter_of_claim_on=datetime.date(2024, 1, 8),
+        )
+        assert _as_stored(Claim.objects.get(external_ref=f"T-{n}")) == _as_stored(by_hand), day
+
+
+def test_repeats_in_slices_stored_but_not_committed_point_at_the_first(
+    api, practice_and_gp, queued
+):
+    """The reading connection cannot see the batch's own stored claims: the batch remembers
+    them."""
+    claimant = {"name": "Ada Lovelace", "nhs_number": valid_nhs_number(11)}
+    rows = [claim_record(f"R-{n}", claimant=claimant) for n in range(7)]
+    batch = run_queued(api, rows)
+    assert batch.created == 7 and len(queued) == 1
+    first = Claim.objects.get(external_ref="R-0")
+    assert set(
+        Claim.objects.exclude(pk=first.pk).values_list("possible_duplicate_of", flat=True)
+    ) == {first.pk}
+
+
+def test_a_slice_changing_stored_claims_turns_the_batch_to_one_connection(
+    api, practice_and_gp, queued
+):
+    """OLD's change, uncommitted, must count for NEW's duplicate check three slices later."""
+    claimant = {"name": "Ada Lovelace", "nhs_number": valid_nhs_number(12)}
+    other = {"name": "Alan Turing"}
+    post_json(api, "claims", [claim_record("OLD", claimant=claimant)])
+    import_batch_run(batch_id=ImportBatch.objects.latest("pk").pk)
+    rows = [claim_record(f"X-{n}", claimant=other) for n in range(2)]
+    rows += [claim_record("OLD", claimant=claimant, incident_date="2017-06-01")]
+    rows += [claim_record(f"Y-{n}", claimant=other) for n in range(3)]
+    rows += [claim_record("NEW", claimant=claimant, incident_date="2017-06-01")]
+    batch = run_queued(api, rows)
+    assert (batch.status, batch.created, batch.updated) == ("done", 6, 1)
+    old = Claim.objects.get(external_ref="OLD")
+    assert Claim.objects.get(external_ref="NEW").possible_duplicate_of == old
+
+
+@pytest.mark.parametrize(
+    ("failing", "on_call"),
+    # The store of the 2nd slice fails while the 4th is read; that of the last one, last.
+    [("_claim_writes_store", 2), ("_claim_writes_store", 4), ("_claim_writes", 2)],
+)
+def test_a_failure_on_either_thread_fails_the_batch_and_writes_nothing(
+    api, practice_and_gp, queued, monkeypatch, failing, on_call
+):
+    real = getattr(import_services, failing)
+    calls = []
+
+    def failing_on_that_call(*args):
+        calls.append(args)
+        if len(calls) == on_call:
+            raise ValueError(f"{failing} failed")
+        return real(*args)
+
+    monkeypatch.setattr(import_services, failing, failing_on_that_call)
+    response = post_json(api, "claims", [claim_record(f"F-{n}") for n in range(7)])
+    own = connections[DEFAULT_DB_ALIAS]
+    with pytest.raises(ValueError, match="failed"):
+        import_batch_run(batch_id=response.json()["batch"])
+    assert connections[DEFAULT_DB_ALIAS] is own
+    batch = ImportBatch.objects.get(pk=response.json()["batch"])
+    assert batch.status == "failed" and "no row was applied" in batch.failure
+    assert not Claim.objects.exists() and not Deadline.objects.exists()
+    assert not AuditEvent.objects.filter(action__startswith="claim").exists()
+
+
+def test_a_rejected_batch_leaves_the_stored_claims_it_changed_as_they_were(
+    api, practice_and_gp, queued
+):
+    post_json(api, "claims", [claim_record("OLD")])
+    import_batch_run(batch_id=ImportBatch.objects.latest("pk").pk)
+    rows = [claim_record(f"X-{n}") for n in range(3)]
+    rows += [claim_record("OLD", incident_date="2017-06-01"), claim_record("X-3")]
+    rows += [claim_record("BAD", practice="Y99999")]
+    batch = run_queued(api, rows)
+    assert batch.status == "rejected"
+    assert [(e["row"], e["code"]) for e in batch.errors] == [(5, "unknown_practice")]
+    assert Claim.objects.get(external_ref="OLD").incident_date == datetime.date(2018, 11, 12)
+    assert list(Claim.objects.values_list("external_ref", flat=True)) == ["OLD"]
