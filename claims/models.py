@@ -314,7 +314,10 @@ class ClaimClinician(models.Model):
     """A clinician involved in a claim; `position` keeps the order the sender gave (routing
     orders segments by clinician)."""
 
-    claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="claim_clinicians")
+    # No index of its own: claim_clinician_once (claim, member) serves lookups by claim.
+    claim = models.ForeignKey(
+        Claim, on_delete=models.CASCADE, related_name="claim_clinicians", db_index=False
+    )
     member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="claim_clinicians")
     position = models.PositiveSmallIntegerField(default=0)
 
@@ -336,8 +339,9 @@ class ClaimHandling(models.Model):
     claim = models.ForeignKey(
         Claim, on_delete=models.CASCADE, related_name="handlings", db_index=False
     )
+    # No index of its own either: claim_handling_by_org (organisation, claim) serves it.
     organisation = models.ForeignKey(
-        HandlerOrganisation, on_delete=models.PROTECT, related_name="handlings"
+        HandlerOrganisation, on_delete=models.PROTECT, related_name="handlings", db_index=False
     )
 
     class Meta:
@@ -537,6 +541,9 @@ class Deadline(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="waived_deadlines",
+        # Indexed only where set (deadline_waived_by): nearly every deadline has no waiver, and
+        # an import writes three deadlines a claim.
+        db_index=False,
     )
     remind_on = models.DateField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -562,6 +569,11 @@ class Deadline(models.Model):
                 fields=["remind_on"], condition=Q(status="open"), name="deadline_open_remind_on"
             ),
             models.Index(fields=["kind", "due_on"], name="deadline_kind_due_on"),
+            models.Index(
+                fields=["waived_by"],
+                condition=Q(waived_by__isnull=False),
+                name="deadline_waived_by",
+            ),
             # Overdue claims and missed deadlines (open past their day, or marked missed).
             models.Index(
                 fields=["due_on", "claim"],
