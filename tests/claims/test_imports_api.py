@@ -1089,40 +1089,65 @@ def _as_stored(claim: Claim) -> dict:
     }
 
 
+def records_on(prefix: str, days: list[str | None]) -> list[dict]:
+    """claim_record with a date of birth, one per incident day, referenced prefix-0, prefix-1..."""
+    return [
+        claim_record(
+            f"{prefix}-{n}",
+            claimant={"name": "Ada Lovelace", "date_of_birth": "1970-05-01"},
+            incident_date=day,
+        )
+        for n, day in enumerate(days)
+    ]
+
+
+def recorded_by_hand(actor, practice_and_gp, incident_day: str | None) -> Claim:
+    """The claim claim_record describes (with a date of birth), recorded through claim_create."""
+    from claims.services import claim_create
+
+    practice, gp = practice_and_gp
+    return claim_create(
+        actor=actor,
+        clinicians=[gp],
+        matter_type="claim",
+        claimant_name="Ada Lovelace",
+        claimant_date_of_birth=datetime.date(1970, 5, 1),
+        practice=practice,
+        care_setting="general_practice",
+        activity="nhs_primary_medical_services",
+        incident_date=datetime.date.fromisoformat(incident_day) if incident_day else None,
+        notified_on=datetime.date(2024, 1, 10),
+        letter_of_claim_on=datetime.date(2024, 1, 8),
+    )
+
+
+def fail_on_call(monkeypatch, name: str, call: int) -> None:
+    """claims.import_services.<name> raises ValueError("<name> failed") on its `call`-th call."""
+    from claims import import_services
+
+    real = getattr(import_services, name)
+    calls = []
+
+    def failing(*args):
+        calls.append(args)
+        if len(calls) == call:
+            raise ValueError(f"{name} failed")
+        return real(*args)
+
+    monkeypatch.setattr(import_services, name, failing)
+
+
 def test_an_imported_claim_is_stored_as_one_recorded_by_hand(
     api, practice_and_gp, settings, caseworker
 ):
     """Slices of 1, so each claim's rows are prepared on the other thread while the claim
     before is written; each must equal the same claim recorded through claim_create."""
-    from claims.services import claim_create
-
     settings.IMPORT_SLICE_ROWS = 1
-    practice, gp = practice_and_gp
     # The last one unknown: undetermined, so it waits in the triage queue.
     dates = ["2018-11-12", "2019-04-01", "2016-02-29", None]
-    rows = [
-        claim_record(
-            f"HAND-{n}",
-            claimant={"name": "Ada Lovelace", "date_of_birth": "1970-05-01"},
-            incident_date=day,
-        )
-        for n, day in enumerate(dates)
-    ]
-    assert post_json(api, "claims", rows).json()["created"] == 4
+    assert post_json(api, "claims", records_on("HAND", dates)).json()["created"] == 4
     for n, day in enumerate(dates):
-        by_hand = claim_create(
-            actor=caseworker,
-            clinicians=[gp],
-            matter_type="claim",
-            claimant_name="Ada Lovelace",
-            claimant_date_of_birth=datetime.date(1970, 5, 1),
-            practice=practice,
-            care_setting="general_practice",
-            activity="nhs_primary_medical_services",
-            incident_date=datetime.date.fromisoformat(day) if day else None,
-            notified_on=datetime.date(2024, 1, 10),
-            letter_of_claim_on=datetime.date(2024, 1, 8),
-        )
+        by_hand = recorded_by_hand(caseworker, practice_and_gp, day)
         imported = Claim.objects.get(external_ref=f"HAND-{n}")
         assert _as_stored(imported) == _as_stored(by_hand), day
 
@@ -1130,20 +1155,9 @@ def test_an_imported_claim_is_stored_as_one_recorded_by_hand(
 def test_a_failure_while_preparing_a_slice_rolls_the_whole_batch_back(
     api, practice_and_gp, settings, monkeypatch
 ):
-    from claims import import_services
-
     settings.IMPORT_SLICE_ROWS = 2
-    prepared = []
-    real = import_services._claim_writes
-
-    def failing_on_the_third(piece):
-        prepared.append(piece)
-        if len(prepared) == 3:
-            raise ValueError("prepare failed")
-        return real(piece)
-
-    monkeypatch.setattr(import_services, "_claim_writes", failing_on_the_third)
-    with pytest.raises(ValueError, match="prepare failed"):
+    fail_on_call(monkeypatch, "_claim_writes", 3)
+    with pytest.raises(ValueError, match="_claim_writes failed"):
         post_json(api, "claims", [claim_record(f"F-{n}") for n in range(8)])
     assert not Claim.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="claim").exists()
@@ -1152,7 +1166,6 @@ def test_a_failure_while_preparing_a_slice_rolls_the_whole_batch_back(
 def test_a_queued_batch_whose_slice_fails_to_prepare_says_failed_and_wrote_nothing(
     api, practice_and_gp, settings, monkeypatch
 ):
-    from claims import import_services
     from claims.import_services import import_batch_run
 
     settings.IMPORT_SLICE_ROWS = 2
@@ -1160,21 +1173,12 @@ def test_a_queued_batch_whose_slice_fails_to_prepare_says_failed_and_wrote_nothi
     # Queued: its task is run below, by hand, as a worker would.
     response = post_json(api, "claims", [claim_record(f"Q-{n}") for n in range(8)])
     assert response.status_code == 202
-    real = import_services._claim_writes
-    prepared = []
-
-    def failing_on_the_third(piece):
-        prepared.append(piece)
-        if len(prepared) == 3:
-            raise ValueError("prepare failed")
-        return real(piece)
-
-    monkeypatch.setattr(import_services, "_claim_writes", failing_on_the_third)
-    with pytest.raises(ValueError, match="prepare failed"):
+    fail_on_call(monkeypatch, "_claim_writes", 3)
+    with pytest.raises(ValueError, match="_claim_writes failed"):
         import_batch_run(batch_id=response.json()["batch"])
     batch = api.get(response.json()["url"]).json()
     assert batch["status"] == "failed"
-    assert "prepare failed" in batch["failure"] and "no row" in batch["failure"].lower()
+    assert "_claim_writes failed" in batch["failure"] and "no row" in batch["failure"].lower()
     assert not Claim.objects.exists() and not Deadline.objects.exists()
     assert not AuditEvent.objects.filter(action__startswith="claim").exists()
 

@@ -11,7 +11,14 @@ from audit.models import AuditEvent
 from claims import import_services
 from claims.import_services import import_batch_run
 from claims.models import Claim, Deadline, ImportBatch
-from tests.claims.test_imports_api import _as_stored, claim_record, post_json
+from tests.claims.test_imports_api import (
+    _as_stored,
+    claim_record,
+    fail_on_call,
+    post_json,
+    recorded_by_hand,
+    records_on,
+)
 from tests.factories import valid_nhs_number
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -49,35 +56,12 @@ def run_queued(api, rows) -> ImportBatch:
 def test_claims_stored_on_the_store_thread_are_stored_as_claims_recorded_by_hand(
     api, practice_and_gp, caseworker, queued
 ):
-    from claims.services import claim_create
-
-    practice, gp = practice_and_gp
     dates = ["2018-11-12", "2019-04-01", "2016-02-29", None, "2020-03-25"]
-    rows = [
-        claim_record(
-            f"T-{n}",
-            claimant={"name": "Ada Lovelace", "date_of_birth": "1970-05-01"},
-            incident_date=day,
-        )
-        for n, day in enumerate(dates)
-    ]
-    batch = run_queued(api, rows)
+    batch = run_queued(api, records_on("T", dates))
     assert (batch.status, batch.created, batch.rows_done) == ("done", 5, 5)
     assert len(queued) == 1  # the threaded path was taken
     for n, day in enumerate(dates):
-        by_hand = claim_create(
-            actor=caseworker,
-            clinicians=[gp],
-            matter_type="claim",
-            claimant_name="Ada Lovelace",
-            claimant_date_of_birth=datetime.date(1970, 5, 1),
-            practice=practice,
-            care_setting="general_practice",
-            activity="nhs_primary_medical_services",
-            incident_date=datetime.date.fromisoformat(day) if day else None,
-            notified_on=datetime.date(2024, 1, 10),
-            letter_of_claim_on=datetime.date(2024, 1, 8),
-        )
+        by_hand = recorded_by_hand(caseworker, practice_and_gp, day)
         assert _as_stored(Claim.objects.get(external_ref=f"T-{n}")) == _as_stored(by_hand), day
 
 
@@ -122,16 +106,7 @@ def test_a_slice_changing_stored_claims_turns_the_batch_to_one_connection(
 def test_a_failure_on_either_thread_fails_the_batch_and_writes_nothing(
     api, practice_and_gp, queued, monkeypatch, failing, on_call
 ):
-    real = getattr(import_services, failing)
-    calls = []
-
-    def failing_on_that_call(*args):
-        calls.append(args)
-        if len(calls) == on_call:
-            raise ValueError(f"{failing} failed")
-        return real(*args)
-
-    monkeypatch.setattr(import_services, failing, failing_on_that_call)
+    fail_on_call(monkeypatch, failing, on_call)
     response = post_json(api, "claims", [claim_record(f"F-{n}") for n in range(7)])
     own = connections[DEFAULT_DB_ALIAS]
     with pytest.raises(ValueError, match="failed"):
