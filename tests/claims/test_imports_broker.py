@@ -194,3 +194,44 @@ def test_two_identical_requests_racing_create_one_batch_and_get_one_answer(impor
     assert [code for code, _ in answers] == [201, 201]
     assert answers[0][1] == answers[1][1]
     assert Practice.objects.count() == 300
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_mid_claims_batch_leaves_nothing_and_the_rerun_routes_every_claim(
+    small_slices, celery_worker_process, importer, practice_and_gp, monkeypatch
+):
+    """A queued claims batch on a real worker reads, prepares and stores on three threads and
+    two connections (import_services._Storer); killed part way, its one transaction dies with
+    it."""
+    from claims.models import Claim, Deadline, RoutingDecision
+    from tests.claims.test_imports_api import claim_record
+
+    monkeypatch.setattr(
+        import_services,
+        "_queue",
+        lambda batch_id: import_batch_run_task.apply_async(
+            args=[batch_id], queue=celery_worker_process.queue
+        ),
+    )
+    rows = [claim_record(f"K-{n}") for n in range(1500)]
+    response = api_for(importer).post(
+        "/api/v1/imports/claims/", json.dumps(rows), content_type="application/json"
+    )
+    batch_id = response.json()["batch"]
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch_id):
+            break
+        time.sleep(0.01)
+    celery_worker_process.kill()
+    celery_worker_process.wait(timeout=20)
+    stopped = ImportBatch.objects.get(pk=batch_id)
+    assert stopped.status == "running" and 0 < stopped.rows_done < 1500
+    assert not Claim.objects.exists() and not Deadline.objects.exists()
+
+    import_batch_run(batch_id=batch_id)
+    batch = ImportBatch.objects.get(pk=batch_id)
+    assert (batch.status, batch.rows_done, batch.created) == ("done", 1500, 1500)
+    assert RoutingDecision.objects.count() == Claim.objects.count() == 1500
+    assert set(Claim.objects.values_list("schemes", flat=True)) == {"ELSGP"}
