@@ -60,7 +60,6 @@ from claims.import_parsing import BodyError, body_format, file_chunks, records
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
     REROUTE_FIELDS,
-    ROUTING_FACT_FIELDS,
     Claim,
     ClaimClinician,
     ImportBatch,
@@ -69,6 +68,7 @@ from claims.models import (
     Status,
 )
 from claims.routing_services import (
+    CLAIM_ROW_COLUMNS,
     ClaimRow,
     DecisionWrites,
     claims_decide,
@@ -82,7 +82,6 @@ from claims.selectors import claims_current_reserves, claims_earliest_by_duplica
 from config.api_errors import api_error
 from config.bulk_pace import paced_for_bulk
 from config.postgres_copy import (
-    AnyOf,
     constraints_checked_per_statement,
     copy_into,
     copy_lines,
@@ -92,7 +91,7 @@ from config.postgres_copy import (
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
 from members.models import DefenceOrganisation, Employment, Member, Membership, Practice
-from members.selectors import member_ids_by_key, practice_ids_by_code
+from members.selectors import member_ids_by_key, members_by_key, practice_ids_by_code
 from schemes.selectors import agreements_as_facts, cover_book_for
 
 logger = logging.getLogger(__name__)
@@ -1138,22 +1137,6 @@ def _claim_values(record: dict, practice_id: int | None) -> dict[str, Any]:
 
 
 _CLAIM_COLUMNS = [f.attname for f in Claim._meta.concrete_fields if f.name != "id"]
-# ClaimRow's fields, in order, as columns of a claim row about to be inserted (no id yet).
-_ROW_FACT_COLUMNS = (
-    "id",
-    "reference",
-    "practice_id",
-    *ROUTING_FACT_FIELDS,
-    "schemes",
-    "lead_handler",
-    "handlers",
-    "flags",
-)
-
-
-def _member_roles(member_ids: Iterable[int]) -> dict[int, str]:
-    ids = list(set(member_ids))
-    return dict(Member.objects.filter(AnyOf(F("pk"), ids)).values_list("pk", "role")) if ids else {}
 
 
 _CLAIM_DEFAULTS = {f.attname: f.get_default() for f in Claim._meta.concrete_fields}
@@ -1194,6 +1177,8 @@ def _claim_line(row: dict, given: dict) -> str:
 class ClaimUpsert(Upsert):
     clinicians: list[int] | None = None
     reserves: dict[str, Decimal] | None = None
+    # The clinicians' roles by member id, for routing.
+    roles: dict[int, str] = field(default_factory=dict)
 
 
 def _reserves_store(rows: list[tuple[int, str, Decimal]], run: _Run) -> None:
@@ -1251,23 +1236,23 @@ class _ClaimsSlice:
         count = len(self.new_items)
         self.references = claim_references_allocate(count=count, detached=True)
         self.ids = ids_allocate(Claim, count)
-        self.roles = _member_roles(m for item in self.new_items for m in item.clinicians or ())
+        self.roles = {m: role for item in self.new_items for m, role in item.roles.items()}
         self.agreements = agreements_as_facts()
         self.book = cover_book_for(self.roles, agreements=self.agreements)
         self.organisations = run.organisations()
-        self.keys = [_duplicate_key(item.values) for item in self.new_items]
-        self.earliest = claims_earliest_by_duplicate_key(k for k in self.keys if k is not None)
+        keys = [_duplicate_key(item.values) for item in self.new_items]
+        earliest = claims_earliest_by_duplicate_key(k for k in keys if k is not None)
         # Claimed now, in row order, so that a later slice prepared before this one is stored
         # still points at this slice's claims.
         self.duplicate_of = []
         self.claimed: list[tuple] = []
-        for claim_id, key in zip(self.ids, self.keys, strict=True):
+        for claim_id, key in zip(self.ids, keys, strict=True):
             if key is None:
                 self.duplicate_of.append(None)
                 continue
             # Only an earlier claim: one recorded meanwhile by someone else may have a later id.
             earlier = [
-                c for c in (self.earliest.get(key), run.first_by_key.get(key)) if c and c < claim_id
+                c for c in (earliest.get(key), run.first_by_key.get(key)) if c and c < claim_id
             ]
             self.duplicate_of.append(min(earlier) if earlier else None)
             if key not in run.first_by_key:
@@ -1352,7 +1337,7 @@ def _claim_writes(piece: _ClaimsSlice) -> _ClaimWrites:
     decided = claims_decide(
         [
             ClaimRow(
-                *(row[column] for column in _ROW_FACT_COLUMNS),
+                *(row[column] for column in CLAIM_ROW_COLUMNS),
                 clinicians=[(m, piece.roles[m]) for m in item.clinicians or ()],
             )
             for row, item in zip(rows, piece.new_items, strict=True)
@@ -1441,7 +1426,7 @@ class ClaimImporter(Importer):
 
     def resolve(self, rows, run):
         practices = practice_ids_by_code(r["practice"] for _, r in rows if r.get("practice"))
-        members = member_ids_by_key(key for _, r in rows for key in r.get("clinicians", ()))
+        members = members_by_key(key for _, r in rows for key in r.get("clinicians", ()))
         existing = {
             claim.external_ref: claim
             for claim in Claim.objects.filter(
@@ -1455,11 +1440,13 @@ class ClaimImporter(Importer):
             practice_id = practices.get(record.get("practice"))
             if record.get("practice") and practice_id is None:
                 _no_practice(run, row, record["practice"])
-            clinician_ids = []
+            clinician_ids, roles = [], {}
             for index, key in enumerate(record.get("clinicians", ())):
                 if key not in members:
                     _no_member(run, row, f"clinicians[{index}]", key)
-                clinician_ids.append(members.get(key))
+                    continue
+                member_id, roles[member_id] = members[key]
+                clinician_ids.append(member_id)
             claim = existing.get(record["external_ref"])
             if not self.creatable(run, row, record, claim):
                 continue
@@ -1474,6 +1461,7 @@ class ClaimImporter(Importer):
                     values,
                     clinician_ids if "clinicians" in record else None,
                     record.get("reserves"),
+                    roles,
                 )
             )
         return resolved

@@ -102,8 +102,9 @@ class RouteOutcome:
     arrivals: list[Move] = dataclasses.field(default_factory=list)
 
 
-# In ClaimRow's field order.
-_FACT_COLUMNS = (
+# ClaimRow's fields but its clinicians, in order, as a claim's columns (a bulk import takes a new
+# claim's from its row about to be inserted, which has "pk" too).
+CLAIM_ROW_COLUMNS = (
     "pk",
     "reference",
     "practice_id",
@@ -149,7 +150,9 @@ def claim_rows(ids: Iterable[int], *, lock: bool = False) -> list[ClaimRow]:
     claims are locked by the first (a person editing one meanwhile waits rather than racing the
     re-route)."""
     ids = list(ids)
-    claims = Claim.objects.filter(AnyOf(F("pk"), ids)).order_by("pk").values_list(*_FACT_COLUMNS)
+    claims = (
+        Claim.objects.filter(AnyOf(F("pk"), ids)).order_by("pk").values_list(*CLAIM_ROW_COLUMNS)
+    )
     if lock:
         claims = claims.select_for_update(of=("self",))
     rows = {values[0]: ClaimRow(*values) for values in values_of(claims)}

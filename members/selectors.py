@@ -8,15 +8,22 @@ from config.postgres_copy import AnyOf
 from members.models import Member, Practice
 
 
-def member_ids_by_key(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """Member ids by (registration body, number): one query for any number of keys."""
+def members_by_key(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+    """Members' (id, role) by (registration body, number): one query for any number of keys."""
     keys = set(keys)
     if not keys:
         return {}
     found = Member.objects.filter(
         AnyOf(F("registration_number"), list({number for _, number in keys}))
-    ).values_list("registration_body", "registration_number", "pk")
-    return {(body, number): pk for body, number, pk in found if (body, number) in keys}
+    ).values_list("registration_body", "registration_number", "pk", "role")
+    return {
+        (body, number): (pk, role) for body, number, pk, role in found if (body, number) in keys
+    }
+
+
+def member_ids_by_key(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """Member ids by (registration body, number): one query for any number of keys."""
+    return {key: pk for key, (pk, _) in members_by_key(keys).items()}
 
 
 def practice_ids_by_code(codes: Iterable[str]) -> dict[str, int]:
