@@ -82,6 +82,11 @@ def _back(request):
     return None
 
 
+def _done(modeladmin, request, message: str):
+    modeladmin.message_user(request, message, messages.SUCCESS)
+    return _back(request)
+
+
 def _errors_of(exc: Exception, claim: Claim) -> list[str]:
     if isinstance(exc, StaleVersion):
         return [
@@ -114,13 +119,19 @@ def _page(modeladmin, request, *, action, title, intro, rows, form, button, erro
     )
 
 
-def _apply(claims, write) -> list[str]:
-    """Run `write(claim)` for each claim in one transaction: all or none."""
+def _claims(count: int) -> str:
+    return f"{count} claim{'s' if count != 1 else ''}"
+
+
+def _apply(request, claims, write) -> list[str]:
+    """Run `write(claim, version)` for each claim in one transaction, all or none; `version` is
+    the one the confirmation page showed, so a claim changed since stops the lot."""
+    versions = _versions(request)
     claim = None
     try:
         with transaction.atomic():
             for claim in claims:
-                write(claim)
+                write(claim, versions.get(claim.pk))
     except (StaleVersion, ValidationError, PermissionDenied) as exc:
         return _errors_of(exc, claim)
     return []
@@ -140,14 +151,12 @@ def reroute_claims(modeladmin, request, queryset):
             actor=request.user,
             reason=form.cleaned_data["reason"],
         )
-        modeladmin.message_user(
+        return _done(
+            modeladmin,
             request,
-            f"Re-routed {outcome.routed} claim{'s' if outcome.routed != 1 else ''}: "
-            f"{len(outcome.moves)} moved, the rest stay where they were. Each has a new entry "
-            "in its routing history.",
-            messages.SUCCESS,
+            f"Re-routed {_claims(outcome.routed)}: {len(outcome.moves)} moved, the rest stay "
+            "where they were. Each has a new entry in its routing history.",
         )
-        return _back(request)
     moves = {
         move.claim_id: move
         for move in claims_reroute_preview(claim_ids=[c.pk for c in claims], actor=request.user)
@@ -190,25 +199,24 @@ def assign_claims(modeladmin, request, queryset):
     errors: list[str] = []
     if confirmed and form.is_valid():
         assignee = form.cleaned_data["assignee"]
-        versions = _versions(request)
         errors = _apply(
+            request,
             [c for c in claims if c.assigned_to_id != assignee.pk],
-            lambda claim: claim_assign(
+            lambda claim, version: claim_assign(
                 claim=claim,
                 actor=request.user,
                 assignee=assignee,
                 reason=form.cleaned_data["reason"],
-                expected_version=versions.get(claim.pk),
+                expected_version=version,
             ),
         )
         if not errors:
-            modeladmin.message_user(
+            return _done(
+                modeladmin,
                 request,
-                f"Assigned {len(claims)} claim{'s' if len(claims) != 1 else ''} to "
-                f"{AssignForm.assignee_label(assignee)}; they have been told.",
-                messages.SUCCESS,
+                f"Assigned {_claims(len(claims))} to {AssignForm.assignee_label(assignee)}; "
+                "they have been told.",
             )
-            return _back(request)
     chosen = form.cleaned_data.get("assignee") if form.is_bound and form.is_valid() else None
     rows = [
         Row(
@@ -245,25 +253,24 @@ def close_claims(modeladmin, request, queryset):
     to_close = [claim for claim in claims if claim.status == Status.OPEN]
     errors: list[str] = []
     if confirmed and form.is_valid():
-        versions = _versions(request)
         errors = _apply(
+            request,
             to_close,
-            lambda claim: claim_close(
+            lambda claim, version: claim_close(
                 claim=claim,
                 actor=request.user,
                 outcome=form.cleaned_data["outcome"],
                 reason=form.cleaned_data["reason"],
-                expected_version=versions.get(claim.pk),
+                expected_version=version,
             ),
         )
         if not errors:
-            modeladmin.message_user(
+            return _done(
+                modeladmin,
                 request,
-                f"Closed {len(to_close)} claim{'s' if len(to_close) != 1 else ''}: "
+                f"Closed {_claims(len(to_close))}: "
                 f"{dict(Outcome.choices)[form.cleaned_data['outcome']].lower()}.",
-                messages.SUCCESS,
             )
-            return _back(request)
     unmet = dict(
         Deadline.objects.filter(claim__in=to_close, status__in=UNMET_DEADLINE_STATUSES)
         .values("claim_id")
@@ -306,23 +313,18 @@ def reopen_claims(modeladmin, request, queryset):
     to_reopen = [claim for claim in claims if claim.status == Status.CLOSED]
     errors: list[str] = []
     if confirmed and form.is_valid():
-        versions = _versions(request)
         errors = _apply(
+            request,
             to_reopen,
-            lambda claim: claim_reopen(
+            lambda claim, version: claim_reopen(
                 claim=claim,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
-                expected_version=versions.get(claim.pk),
+                expected_version=version,
             ),
         )
         if not errors:
-            modeladmin.message_user(
-                request,
-                f"Reopened {len(to_reopen)} claim{'s' if len(to_reopen) != 1 else ''}.",
-                messages.SUCCESS,
-            )
-            return _back(request)
+            return _done(modeladmin, request, f"Reopened {_claims(len(to_reopen))}.")
     rows = [
         Row(claim, f"Closed: {claim.get_outcome_display()}", "Open, outcome cleared")
         if claim.status == Status.CLOSED
@@ -357,24 +359,22 @@ def dismiss_duplicates(modeladmin, request, queryset):
     flagged = [claim for claim in claims if claim.possible_duplicate_of_id]
     errors: list[str] = []
     if confirmed and form.is_valid():
-        versions = _versions(request)
         errors = _apply(
+            request,
             flagged,
-            lambda claim: claim_duplicate_dismiss(
+            lambda claim, version: claim_duplicate_dismiss(
                 claim=claim,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
-                expected_version=versions.get(claim.pk),
+                expected_version=version,
             ),
         )
         if not errors:
-            modeladmin.message_user(
+            return _done(
+                modeladmin,
                 request,
-                f"Cleared the possible-duplicate flag of {len(flagged)} "
-                f"claim{'s' if len(flagged) != 1 else ''}.",
-                messages.SUCCESS,
+                f"Cleared the possible-duplicate flag of {_claims(len(flagged))}.",
             )
-            return _back(request)
     rows = [
         Row(claim, f"Possible duplicate of {claim.possible_duplicate_of}", "No flag")
         if claim.possible_duplicate_of_id

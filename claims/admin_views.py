@@ -53,7 +53,8 @@ def _claim_url(claim, anchor: str = "") -> str:
     return reverse("admin:claims_claim_change", args=[claim.pk]) + (f"#{anchor}" if anchor else "")
 
 
-def _page(modeladmin, request, claim, *, title, explain, form, button, status=200, **extra):
+def _page(modeladmin, request, claim, *, title, explain, form, button, **extra):
+    """The action's page: a 400 when the form was sent back with errors."""
     return TemplateResponse(
         request,
         "admin/claims/claim/claim_action.html",
@@ -68,8 +69,21 @@ def _page(modeladmin, request, claim, *, title, explain, form, button, status=20
             "back_url": _claim_url(claim),
             **extra,
         },
-        status=status,
+        status=400 if form.errors else 200,
     )
+
+
+def _written(request, form, write) -> bool:
+    """On a POST whose form is valid, `write(form.cleaned_data)` through a service; a refusal
+    (a stale version, a rule broken, no right) goes on the form. True once written."""
+    if request.method != "POST" or not form.is_valid():
+        return False
+    try:
+        write(form.cleaned_data)
+    except (StaleVersion, ValidationError, PermissionDenied) as exc:
+        _service_errors(form, exc)
+        return False
+    return True
 
 
 def _service_errors(form, exc: Exception) -> None:
@@ -107,16 +121,15 @@ def deadline_action(modeladmin, request, object_id, deadline_id: int, what: str)
         form = admin_forms.DeadlineWaiveForm(
             request.POST or None, initial={"version": claim.version}
         )
-        if request.method == "POST" and form.is_valid():
-            try:
-                deadline_waive(
-                    deadline=deadline, actor=request.user, reason=form.cleaned_data["reason"]
-                )
-            except (ValidationError, PermissionDenied) as exc:
-                _service_errors(form, exc)
-            else:
-                messages.success(request, f"{label} (due {due}) is waived.")
-                return HttpResponseRedirect(_claim_url(claim, "deadlines"))
+        if _written(
+            request,
+            form,
+            lambda data: deadline_waive(
+                deadline=deadline, actor=request.user, reason=data["reason"]
+            ),
+        ):
+            messages.success(request, f"{label} (due {due}) is waived.")
+            return HttpResponseRedirect(_claim_url(claim, "deadlines"))
         return _page(
             modeladmin,
             request,
@@ -130,30 +143,28 @@ def deadline_action(modeladmin, request, object_id, deadline_id: int, what: str)
             ],
             form=form,
             button="Waive it",
-            status=400 if form.errors else 200,
         )
     met_by = _met_by(deadline.kind)
     form = admin_forms.DeadlineMeetForm(
         request.POST or None, initial={"version": claim.version, "on": timezone.localdate()}
     )
-    if request.method == "POST" and form.is_valid():
-        try:
-            deadline_meet(
-                deadline=deadline,
-                actor=request.user,
-                note=form.cleaned_data["note"],
-                on=form.cleaned_data["on"],
-                expected_version=form.cleaned_data["version"],
-            )
-        except (StaleVersion, ValidationError, PermissionDenied) as exc:
-            _service_errors(form, exc)
-        else:
-            deadline.refresh_from_db()
-            messages.success(
-                request,
-                f"{label} is recorded as done; it is now {deadline.get_status_display().lower()}.",
-            )
-            return HttpResponseRedirect(_claim_url(claim, "deadlines"))
+    if _written(
+        request,
+        form,
+        lambda data: deadline_meet(
+            deadline=deadline,
+            actor=request.user,
+            note=data["note"],
+            on=data["on"],
+            expected_version=data["version"],
+        ),
+    ):
+        deadline.refresh_from_db()
+        messages.success(
+            request,
+            f"{label} is recorded as done; it is now {deadline.get_status_display().lower()}.",
+        )
+        return HttpResponseRedirect(_claim_url(claim, "deadlines"))
     explain = [
         f"{label}, due {due}, is now {deadline.get_status_display().lower()}.",
         f"The claim's date “{DATE_LABELS.get(met_by, met_by)}” will be set to the day you give, "
@@ -172,7 +183,6 @@ def deadline_action(modeladmin, request, object_id, deadline_id: int, what: str)
         explain=explain,
         form=form,
         button="Record it as done",
-        status=400 if form.errors else 200,
     )
 
 
@@ -180,22 +190,20 @@ def reserve_add(modeladmin, request, object_id):
     claim = _claim_or_404(modeladmin, request, object_id)
     _caseworker_only(modeladmin, request, claim)
     form = admin_forms.ReserveForm(request.POST or None, initial={"version": claim.version})
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            reserve_set(
-                claim=claim,
-                actor=request.user,
-                head=data["head"],
-                amount=data["amount"],
-                reason=data["reason"],
-                expected_version=data["version"],
-            )
-        except (StaleVersion, ValidationError, PermissionDenied) as exc:
-            _service_errors(form, exc)
-        else:
-            messages.success(request, f"Reserve set: £{data['amount']:,.2f}.")
-            return HttpResponseRedirect(_claim_url(claim, "money"))
+    if _written(
+        request,
+        form,
+        lambda data: reserve_set(
+            claim=claim,
+            actor=request.user,
+            head=data["head"],
+            amount=data["amount"],
+            reason=data["reason"],
+            expected_version=data["version"],
+        ),
+    ):
+        messages.success(request, f"Reserve set: £{form.cleaned_data['amount']:,.2f}.")
+        return HttpResponseRedirect(_claim_url(claim, "money"))
     return _page(
         modeladmin,
         request,
@@ -207,7 +215,6 @@ def reserve_add(modeladmin, request, object_id):
         ],
         form=form,
         button="Set the reserve",
-        status=400 if form.errors else 200,
     )
 
 
@@ -217,25 +224,23 @@ def payment_add(modeladmin, request, object_id):
     form = admin_forms.PaymentForm(
         request.POST or None, initial={"version": claim.version, "paid_on": timezone.localdate()}
     )
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        try:
-            payment_record(
-                claim=claim,
-                actor=request.user,
-                head=data["head"],
-                amount=data["amount"],
-                paid_on=data["paid_on"],
-                payee_type=data["payee_type"],
-                payee_name=data["payee_name"],
-                reference=data["reference"],
-                expected_version=data["version"],
-            )
-        except (StaleVersion, ValidationError, PermissionDenied) as exc:
-            _service_errors(form, exc)
-        else:
-            messages.success(request, f"Payment recorded: £{data['amount']:,.2f}.")
-            return HttpResponseRedirect(_claim_url(claim, "money"))
+    if _written(
+        request,
+        form,
+        lambda data: payment_record(
+            claim=claim,
+            actor=request.user,
+            head=data["head"],
+            amount=data["amount"],
+            paid_on=data["paid_on"],
+            payee_type=data["payee_type"],
+            payee_name=data["payee_name"],
+            reference=data["reference"],
+            expected_version=data["version"],
+        ),
+    ):
+        messages.success(request, f"Payment recorded: £{form.cleaned_data['amount']:,.2f}.")
+        return HttpResponseRedirect(_claim_url(claim, "money"))
     return _page(
         modeladmin,
         request,
@@ -244,7 +249,6 @@ def payment_add(modeladmin, request, object_id):
         explain=["The payment is added to the claim's payments and its totals; it is audited."],
         form=form,
         button="Record the payment",
-        status=400 if form.errors else 200,
     )
 
 
@@ -252,14 +256,11 @@ def note_create(modeladmin, request, object_id):
     claim = _claim_or_404(modeladmin, request, object_id)
     _caseworker_only(modeladmin, request, claim)
     form = admin_forms.NoteForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            note_add(claim=claim, actor=request.user, text=form.cleaned_data["text"])
-        except (ValidationError, PermissionDenied) as exc:
-            _service_errors(form, exc)
-        else:
-            messages.success(request, "Note added.")
-            return HttpResponseRedirect(_claim_url(claim, "notes"))
+    if _written(
+        request, form, lambda data: note_add(claim=claim, actor=request.user, text=data["text"])
+    ):
+        messages.success(request, "Note added.")
+        return HttpResponseRedirect(_claim_url(claim, "notes"))
     return _page(
         modeladmin,
         request,
@@ -268,7 +269,6 @@ def note_create(modeladmin, request, object_id):
         explain=["Notes are never edited or deleted; the note and your name are kept."],
         form=form,
         button="Add the note",
-        status=400 if form.errors else 200,
     )
 
 
