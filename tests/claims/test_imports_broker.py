@@ -16,6 +16,7 @@ from claims.import_services import import_batch_run
 from claims.models import ImportBatch, RoutingJob
 from claims.tasks import import_batch_run_task, routing_job_run_task
 from members.models import Practice
+from tests.claims.conftest import client_for
 
 
 def practices(count: int) -> str:
@@ -40,17 +41,9 @@ def small_slices(monkeypatch, settings):
     settings.IMPORT_SYNC_MAX_ROWS = 100
 
 
-def api_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
-
-
-@pytest.mark.broker
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_queued_import_runs_on_the_worker_and_a_rerun_writes_nothing_twice(
-    small_slices, celery_worker_process, importer, monkeypatch
-):
+@pytest.fixture
+def on_worker(celery_worker_process, monkeypatch):
+    """Queued batches go to the real worker process."""
     monkeypatch.setattr(
         import_services,
         "_queue",
@@ -58,7 +51,27 @@ def test_a_queued_import_runs_on_the_worker_and_a_rerun_writes_nothing_twice(
             args=[batch_id], queue=celery_worker_process.queue
         ),
     )
-    response = api_for(importer).post(
+    return celery_worker_process
+
+
+def killed_once_started(worker, batch_id: int) -> ImportBatch:
+    """Kill the worker as soon as the batch shows progress; the batch as it was left."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch_id):
+            break
+        time.sleep(0.01)
+    worker.kill()
+    worker.wait(timeout=20)
+    return ImportBatch.objects.get(pk=batch_id)
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_queued_import_runs_on_the_worker_and_a_rerun_writes_nothing_twice(
+    small_slices, on_worker, importer
+):
+    response = client_for(importer).post(
         "/api/v1/imports/practices/", practices(500), content_type="application/json"
     )
     assert response.status_code == 202
@@ -71,9 +84,9 @@ def test_a_queued_import_runs_on_the_worker_and_a_rerun_writes_nothing_twice(
     )
     # A duplicate delivery of the same task finds the batch done and does nothing. The worker
     # runs one task at a time, in order: once a routing job queued behind it is done, so is it.
-    import_batch_run_task.apply_async(args=[batch.pk], queue=celery_worker_process.queue)
+    import_batch_run_task.apply_async(args=[batch.pk], queue=on_worker.queue)
     barrier = RoutingJob.objects.create(kind="handover", decision_date=datetime.date.today())
-    routing_job_run_task.apply_async(args=[barrier.pk], queue=celery_worker_process.queue)
+    routing_job_run_task.apply_async(args=[barrier.pk], queue=on_worker.queue)
     deadline = time.monotonic() + 60
     while RoutingJob.objects.get(pk=barrier.pk).status != "done" and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -91,28 +104,13 @@ def test_a_queued_import_runs_on_the_worker_and_a_rerun_writes_nothing_twice(
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_killed_mid_batch_leaves_it_resumable_and_the_rerun_completes_it_once(
-    small_slices, celery_worker_process, importer, monkeypatch
+    small_slices, on_worker, importer
 ):
-    monkeypatch.setattr(
-        import_services,
-        "_queue",
-        lambda batch_id: import_batch_run_task.apply_async(
-            args=[batch_id], queue=celery_worker_process.queue
-        ),
-    )
-    response = api_for(importer).post(
+    response = client_for(importer).post(
         "/api/v1/imports/practices/?mode=partial", practices(5000), content_type="application/json"
     )
     batch_id = response.json()["batch"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        done = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch_id)
-        if done:
-            break
-        time.sleep(0.01)
-    celery_worker_process.kill()
-    celery_worker_process.wait(timeout=20)
-    stopped = ImportBatch.objects.get(pk=batch_id)
+    stopped = killed_once_started(on_worker, batch_id)
     # Killed part way: what it says it applied is exactly what is in the database.
     assert stopped.status == "running"
     assert 0 < stopped.rows_done < 5000
@@ -130,28 +128,14 @@ def test_a_worker_killed_mid_batch_leaves_it_resumable_and_the_rerun_completes_i
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_killed_mid_atomic_batch_leaves_nothing_applied_and_the_rerun_applies_all(
-    small_slices, celery_worker_process, importer, monkeypatch
+    small_slices, on_worker, importer
 ):
-    monkeypatch.setattr(
-        import_services,
-        "_queue",
-        lambda batch_id: import_batch_run_task.apply_async(
-            args=[batch_id], queue=celery_worker_process.queue
-        ),
-    )
-    response = api_for(importer).post(
+    response = client_for(importer).post(
         "/api/v1/imports/practices/", practices(5000), content_type="application/json"
     )
     batch_id = response.json()["batch"]
-    deadline = time.monotonic() + 60
     # Progress shows while the batch's transaction is still open.
-    while time.monotonic() < deadline:
-        if ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch_id):
-            break
-        time.sleep(0.01)
-    celery_worker_process.kill()
-    celery_worker_process.wait(timeout=20)
-    stopped = ImportBatch.objects.get(pk=batch_id)
+    stopped = killed_once_started(on_worker, batch_id)
     assert stopped.status == "running" and 0 < stopped.rows_done < 5000
     assert not Practice.objects.exists()  # all or nothing: the transaction died with the worker
     assert not AuditEvent.objects.filter(action="practice.create").exists()
@@ -199,7 +183,7 @@ def test_two_identical_requests_racing_create_one_batch_and_get_one_answer(impor
 @pytest.mark.broker
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_killed_mid_claims_batch_leaves_nothing_and_the_rerun_routes_every_claim(
-    small_slices, celery_worker_process, importer, practice_and_gp, monkeypatch
+    small_slices, on_worker, importer, practice_and_gp
 ):
     """A queued claims batch on a real worker reads, prepares and stores on three threads and
     two connections (import_services._Storer); killed part way, its one transaction dies with
@@ -207,26 +191,12 @@ def test_a_worker_killed_mid_claims_batch_leaves_nothing_and_the_rerun_routes_ev
     from claims.models import Claim, Deadline, RoutingDecision
     from tests.claims.test_imports_api import claim_record
 
-    monkeypatch.setattr(
-        import_services,
-        "_queue",
-        lambda batch_id: import_batch_run_task.apply_async(
-            args=[batch_id], queue=celery_worker_process.queue
-        ),
-    )
     rows = [claim_record(f"K-{n}") for n in range(1500)]
-    response = api_for(importer).post(
+    response = client_for(importer).post(
         "/api/v1/imports/claims/", json.dumps(rows), content_type="application/json"
     )
     batch_id = response.json()["batch"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch_id):
-            break
-        time.sleep(0.01)
-    celery_worker_process.kill()
-    celery_worker_process.wait(timeout=20)
-    stopped = ImportBatch.objects.get(pk=batch_id)
+    stopped = killed_once_started(on_worker, batch_id)
     assert stopped.status == "running" and 0 < stopped.rows_done < 1500
     assert not Claim.objects.exists() and not Deadline.objects.exists()
 
