@@ -31,6 +31,18 @@ def _celery_eager_unless_broker_test(request):
     celery_app.conf.task_always_eager = previous
 
 
+def client_for(user):
+    """An API client signed in with the user's token; None: anonymous."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    if user is not None:
+        token = Token.objects.get_or_create(user=user)[0]
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
 def _persona(username: str, role: str, organisation: str, *, staff: bool):
     from handlers.models import HandlerOrganisation
     from tests.factories import HandlerFactory, UserFactory
@@ -65,6 +77,11 @@ def mdu_handler(db):
 @pytest.fixture
 def importer(db):
     return _persona("importer", "importer", "MPS", staff=False)
+
+
+@pytest.fixture
+def mps_team_lead(db):
+    return _persona("mps_lead", "team_lead", "MPS", staff=False)
 
 
 # -- the browser tests (portal and admin): Playwright driving Debian's Chromium -----------------

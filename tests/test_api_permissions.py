@@ -6,14 +6,13 @@ import datetime
 import json
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from claims.models import ClaimHandling, Deadline, ImportBatch, Notification, RoutingJob
 from claims.services import claim_create
 from handlers.models import HandlerOrganisation
 from members.models import DefenceOrganisation
 from schemes.models import ElsAgreement
+from tests.conftest import client_for
 from tests.factories import MemberFactory, MembershipFactory, PracticeFactory
 
 pytestmark = pytest.mark.django_db
@@ -71,10 +70,7 @@ def world(request):
 
 
 def call(world, role, method, url, body=None, **headers):
-    client = APIClient()
-    if role != "anonymous":
-        user = world["users"][role]
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
+    client = client_for(None if role == "anonymous" else world["users"][role])
     url = url.format(
         ref=world["claim"].reference,
         deadline=world["deadline"].pk,

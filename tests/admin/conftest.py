@@ -24,11 +24,6 @@ def nhsr_team_lead(db):
 
 
 @pytest.fixture
-def mps_team_lead(db):
-    return _persona("mps_lead", "team_lead", "MPS", staff=False)
-
-
-@pytest.fixture
 def mps_claim(db):
     """An open ELGP claim handled by MPS, with a letter of claim five days ago (so its
     acknowledgement is due soon) and one clinician who was an MPS member on the incident."""

@@ -10,18 +10,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
+from tests.conftest import client_for
 from tests.factories import MemberFactory, MembershipFactory, PracticeFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
 from claims.models import ClaimHandling, Deadline
 from claims.services import claim_create
 from handlers.models import HandlerOrganisation
 from members.models import DefenceOrganisation
+from tests.conftest import client_for
 from tests.factories import (
     ClaimFactory,
     MemberFactory,
@@ -24,14 +23,6 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 D = datetime.date
-
-
-def client_for(user) -> APIClient:
-    client = APIClient()
-    if user is not None:
-        token = Token.objects.get_or_create(user=user)[0]
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def recorded(mdo: str = "MDU", **fields):

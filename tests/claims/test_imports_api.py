@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from audit.models import AuditEvent
 from claims.models import Claim, Deadline, DeadlineChange, ImportBatch, ImportChunk, Notification
 from members.models import Employment, Member, Membership, Practice
-from tests.claims.conftest import client_for
+from tests.conftest import client_for
 from tests.factories import (
     ClaimFactory,
     HandlerFactory,

@@ -16,7 +16,7 @@ from claims.import_services import import_batch_run
 from claims.models import ImportBatch, RoutingJob
 from claims.tasks import import_batch_run_task, routing_job_run_task
 from members.models import Practice
-from tests.claims.conftest import client_for
+from tests.conftest import client_for
 
 
 def practices(count: int) -> str:

@@ -8,11 +8,6 @@ from tests.conftest import _persona
 
 
 @pytest.fixture
-def mps_team_lead(db):
-    return _persona("mps_lead", "team_lead", "MPS", staff=False)
-
-
-@pytest.fixture
 def mps_colleague(db):
     return _persona("mps_colleague", "handler", "MPS", staff=False)
 
