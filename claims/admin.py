@@ -55,6 +55,7 @@ from claims.services import (
     claim_update,
     claim_viewed,
 )
+from claims.templatetags.workbench import due_state
 from handlers.admin import CaseworkerAdmin, CaseworkerInline
 from handlers.portal.history import history_lines
 from handlers.portal.labels import deadline_label
@@ -234,16 +235,15 @@ class ClaimAdmin(CaseworkerAdmin):
         due = getattr(claim, "next_deadline_on", None)
         if due is None or claim.status != Status.OPEN:
             return "-"
-        days = (due - timezone.localdate()).days
-        if days < 0:
-            state, words = "missed", f"MISSED {-days} day{'s' if days != -1 else ''} ago"
-        elif days <= NEAR_DAYS:
-            state, words = (
-                "near",
-                "due today" if days == 0 else f"due in {days} day{'s' if days != 1 else ''}",
-            )
+        today = timezone.localdate()
+        days = (due - today).days
+        state = due_state(due, today, NEAR_DAYS)
+        if state == "missed":
+            words = f"MISSED {-days} day{'s' if days != -1 else ''} ago"
+        elif state == "near":
+            words = "due today" if days == 0 else f"due in {days} day{'s' if days != 1 else ''}"
         else:
-            state, words = "later", f"in {days} days"
+            words = f"in {days} days"
         return format_html(
             '<span class="claims-deadline claims-deadline-{}">{}: {}</span>'
             '<br><span class="claims-muted">{}</span>',
@@ -273,7 +273,7 @@ class ClaimAdmin(CaseworkerAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return [name for name in CLAIM_COMPUTED_FIELDS if name != "source_organisation"]
+            return list(CLAIM_COMPUTED_FIELDS)
         return [*CLAIM_COMPUTED_FIELDS, "source_organisation"]
 
     def get_fieldsets(self, request, obj=None):

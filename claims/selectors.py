@@ -38,6 +38,7 @@ from claims.models import (
     RoutingDecision,
     Stage,
 )
+from claims.routing_services import Placement
 from config.postgres_copy import AnyOf
 from handlers.models import NHSR_CODE, Handler
 from handlers.permissions import handler_for, is_caseworker, sees_every_claim
@@ -289,14 +290,10 @@ def claim_routing_history(*, claim: Claim, limit: int | None = None) -> list[dic
                 "facts": decision.ruling.facts,
                 "outcome": outcome,
                 "before": decision.previous,
-                "after": {name: outcome.get(name) for name in _PLACEMENT_KEYS},
+                "after": {name: outcome.get(name) for name in Placement._fields},
             }
         )
     return history
-
-
-# What a move changes (claims.routing_services.Placement), as the history's before and after.
-_PLACEMENT_KEYS = ("schemes", "lead_handler", "handlers", "flags")
 
 
 def claims_next_deadlines(claim_ids) -> dict[int, Deadline]:
@@ -319,16 +316,22 @@ def claim_history(*, claim: Claim, limit: int = 200):
     return audit_events_for(subject=claim).exclude(action="claim.view")[:limit]
 
 
-def claims_for_list(claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """What a list of claims shows in one query: the practice, the assignee and the next open
-    deadline (`next_deadline_on`, `next_deadline_kind`)."""
-    next_open = Deadline.objects.filter(
-        claim_id=OuterRef("pk"), status="open", due_on__isnull=False
+def _with_next_deadline(claims: QuerySet[Claim], statuses) -> QuerySet[Claim]:
+    """The claims with their practice and assignee, and their earliest dated deadline in one
+    of `statuses` (`next_deadline_on`, `next_deadline_kind`): one query, one indexed lookup per
+    row (deadline_once_per_kind starts with the claim)."""
+    next_one = Deadline.objects.filter(
+        claim_id=OuterRef("pk"), status__in=statuses, due_on__isnull=False
     ).order_by("due_on", "kind")
     return claims.select_related("practice", "assigned_to").annotate(
-        next_deadline_on=Subquery(next_open.values("due_on")[:1]),
-        next_deadline_kind=Subquery(next_open.values("kind")[:1]),
+        next_deadline_on=Subquery(next_one.values("due_on")[:1]),
+        next_deadline_kind=Subquery(next_one.values("kind")[:1]),
     )
+
+
+def claims_for_list(claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """What the portal's list of claims shows: the next open deadline."""
+    return _with_next_deadline(claims, ["open"])
 
 
 def claim_for_page(*, user, reference: str) -> Claim | None:
@@ -384,7 +387,7 @@ def deadlines_open_for(
     today = timezone.localdate()
     deadlines = deadlines_visible_to(user=user).filter(claim__status="open")
     if overdue:
-        deadlines = deadlines.filter(status__in=["open", "missed"], due_on__lt=today)
+        deadlines = deadlines.filter(status__in=UNMET_DEADLINE_STATUSES, due_on__lt=today)
     else:
         deadlines = deadlines.filter(status="open", due_on__gte=today)
         if until is not None:
@@ -452,18 +455,10 @@ def claims_search_casework(claims: QuerySet[Claim], q: str) -> QuerySet[Claim]:
 
 
 def claims_with_next_deadline(claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """What the caseworkers' list shows, in the list's one query: the practice, the assignee and
-    the claim's next unmet deadline (`next_deadline_on`, `next_deadline_kind`), which is the
+    """What the caseworkers' list and export show: the claim's next unmet deadline, the
     earliest one still open or already missed, so a missed deadline is never hidden behind a
-    later open one. One indexed lookup per row of the page (deadline_once_per_kind starts with
-    the claim)."""
-    unmet = Deadline.objects.filter(
-        claim_id=OuterRef("pk"), status__in=UNMET_DEADLINE_STATUSES, due_on__isnull=False
-    ).order_by("due_on", "kind")
-    return claims.select_related("practice", "assigned_to").annotate(
-        next_deadline_on=Subquery(unmet.values("due_on")[:1]),
-        next_deadline_kind=Subquery(unmet.values("kind")[:1]),
-    )
+    later open one."""
+    return _with_next_deadline(claims, UNMET_DEADLINE_STATUSES)
 
 
 def claims_triage_queue(claims: QuerySet[Claim]) -> QuerySet[Claim]:
@@ -597,12 +592,14 @@ def claim_assignees(*, claims: QuerySet[Claim]):
     team leads, and the claim handlers and team leads of an organisation that handles a part of
     every one of them. Ordered by organisation, then name."""
     claim_ids = list(claims.values_list("pk", flat=True))
-    handled: dict[int, set[int]] = {claim_id: set() for claim_id in claim_ids}
-    for claim_id, organisation_id in ClaimHandling.objects.filter(
-        claim_id__in=claim_ids
-    ).values_list("claim_id", "organisation_id"):
-        handled[claim_id].add(organisation_id)
-    organisation_ids = set.intersection(*handled.values()) if handled else set()
+    # The organisations that handle a part of every one of them.
+    organisation_ids = set(
+        ClaimHandling.objects.filter(claim_id__in=claim_ids)
+        .values("organisation_id")
+        .annotate(claims=Count("claim_id", distinct=True))
+        .filter(claims=len(claim_ids))
+        .values_list("organisation_id", flat=True)
+    )
     return (
         get_user_model()
         .objects.filter(is_active=True)
@@ -767,11 +764,5 @@ EXPORT_COLUMNS = (
 def claims_export_rows(claims: QuerySet[Claim], *, chunk_size: int = 2000):
     """The export's rows as plain tuples in EXPORT_COLUMNS order, read through a server-side
     cursor `chunk_size` rows at a time: memory stays flat however many claims match."""
-    unmet = Deadline.objects.filter(
-        claim_id=OuterRef("pk"), status__in=UNMET_DEADLINE_STATUSES, due_on__isnull=False
-    ).order_by("due_on", "kind")
-    rows = claims.annotate(
-        next_deadline_on=Subquery(unmet.values("due_on")[:1]),
-        next_deadline_kind=Subquery(unmet.values("kind")[:1]),
-    ).values_list(*(path for _, path in EXPORT_COLUMNS))
+    rows = claims_with_next_deadline(claims).values_list(*(path for _, path in EXPORT_COLUMNS))
     return rows.iterator(chunk_size=chunk_size)

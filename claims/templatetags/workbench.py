@@ -4,6 +4,7 @@ import datetime
 
 from django import template
 
+from claims.selectors import UNMET_DEADLINE_STATUSES
 from handlers.templatetags import portal
 
 register = template.Library()
@@ -15,15 +16,20 @@ register.filter("field_label", portal.field_label)
 register.filter("pounds", portal.pounds)
 
 
-@register.simple_tag
-def deadline_state(deadline, today: datetime.date, near_days: int) -> str:
-    """missed, near or later for an unmet deadline with a date; the status otherwise."""
-    if deadline.status not in ("open", "missed") or deadline.due_on is None:
-        return deadline.status
-    days = (deadline.due_on - today).days
+def due_state(due_on: datetime.date, today: datetime.date, near_days: int) -> str:
+    """missed, near (within `near_days`) or later: how an unmet deadline's day is shown."""
+    days = (due_on - today).days
     if days < 0:
         return "missed"
     return "near" if days <= near_days else "later"
+
+
+@register.simple_tag
+def deadline_state(deadline, today: datetime.date, near_days: int) -> str:
+    """missed, near or later for an unmet deadline with a date; the status otherwise."""
+    if deadline.status not in UNMET_DEADLINE_STATUSES or deadline.due_on is None:
+        return deadline.status
+    return due_state(deadline.due_on, today, near_days)
 
 
 @register.filter

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from audit.models import AuditEvent
 from claims.models import MoneyHead, Outcome, Payment, Stage, Status
+from claims.routing_services import Placement
 from handlers.portal.labels import AUDIT_ACTIONS, field_label
 
 _CHOICES = {
@@ -88,7 +89,7 @@ def history_lines(events: Iterable[AuditEvent]) -> list[HistoryLine]:
             )
             line.changes += [(field_label(k), "", _shown(k, after.get(k), users)) for k in keys]
         elif event.action == "claim.route":
-            for key in ("schemes", "lead_handler", "handlers", "flags"):
+            for key in Placement._fields:
                 old, new = before.get(key), after.get(key)
                 if old != new:
                     line.changes.append(
