@@ -50,9 +50,8 @@ from claims.selectors import (
 from claims.services import (
     CLAIM_EDITABLE_FIELDS,
     StaleVersion,
-    claim_clinicians_set,
+    claim_change,
     claim_create,
-    claim_update,
     claim_viewed,
 )
 from claims.templatetags.workbench import due_state
@@ -422,23 +421,14 @@ class ClaimAdmin(CaseworkerAdmin):
             obj.pk = claim.pk
             obj.refresh_from_db()
             return
-        changes = {name: data[name] for name in form.changed_data if name in CLAIM_EDITABLE_FIELDS}
-        if changes:
-            claim_update(
-                claim=obj,
-                actor=request.user,
-                expected_version=data.get("expected_version"),
-                reason="Edited in the admin",
-                **changes,
-            )
-        if "clinicians" in form.changed_data:
-            claim_clinicians_set(
-                claim=obj,
-                actor=request.user,
-                members=data["clinicians"],
-                expected_version=None if changes else data.get("expected_version"),
-                reason="Edited in the admin",
-            )
+        claim_change(
+            claim=obj,
+            actor=request.user,
+            expected_version=data.get("expected_version"),
+            reason="Edited in the admin",
+            clinicians=data["clinicians"] if "clinicians" in form.changed_data else None,
+            **{name: data[name] for name in form.changed_data if name in CLAIM_EDITABLE_FIELDS},
+        )
         obj.refresh_from_db()
 
 

@@ -519,6 +519,32 @@ def claims_reroute_preview(*, claim_ids: Sequence[int], actor: Actor):
 
 
 @transaction.atomic
+@transaction.atomic
+def claim_change(
+    *,
+    claim: Claim,
+    actor: Actor,
+    expected_version: int | None,
+    reason: str = "",
+    clinicians: Sequence[Member] | None = None,
+    **changes: Any,
+) -> None:
+    """A person's edit of a claim: its fields and, if given, its clinicians, as one change (both
+    or neither), the version they saw checked by the first write."""
+    if changes:
+        claim_update(
+            claim=claim, actor=actor, expected_version=expected_version, reason=reason, **changes
+        )
+    if clinicians is not None:
+        claim_clinicians_set(
+            claim=claim,
+            actor=actor,
+            members=clinicians,
+            expected_version=None if changes else expected_version,
+            reason=reason,
+        )
+
+
 def claim_clinicians_set(
     *,
     claim: Claim,

@@ -7,7 +7,6 @@ import re
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -41,7 +40,7 @@ from claims.selectors import (
     claims_next_deadlines,
     claims_visible_to,
 )
-from claims.services import StaleVersion, claim_clinicians_set, claim_update, claim_viewed
+from claims.services import StaleVersion, claim_change, claim_viewed
 from config.api import ErrorsSerializer
 from config.api_errors import api_error
 from handlers.permissions import sees_every_claim
@@ -536,24 +535,14 @@ class ClaimDetail(APIView):
         clinicians = fields.pop("clinicians", None)
         version = int(match.group(1))
         try:
-            # One change: the fields and the clinicians, or neither.
-            with transaction.atomic():
-                if fields:
-                    claim_update(
-                        claim=claim,
-                        actor=request.user,
-                        expected_version=version,
-                        reason="Changed through the API",
-                        **fields,
-                    )
-                if clinicians is not None:
-                    claim_clinicians_set(
-                        claim=claim,
-                        actor=request.user,
-                        members=clinicians,
-                        expected_version=None if fields else version,
-                        reason="Changed through the API",
-                    )
+            claim_change(
+                claim=claim,
+                actor=request.user,
+                expected_version=version,
+                reason="Changed through the API",
+                clinicians=clinicians,
+                **fields,
+            )
         except StaleVersion as error:
             return Response(
                 {"errors": [api_error("precondition_failed", str(error))]},
