@@ -5,12 +5,12 @@ import datetime
 from decimal import Decimal
 
 from django import forms
-from django.db.models import Q
 from django.utils import timezone
 
 from claims.models import Claim, MoneyHead, Outcome, Payment
 from claims.services import CLAIM_EDITABLE_FIELDS
 from members.models import Member
+from members.selectors import members_of_keys
 from members.validators import nhs_number_normalise
 
 
@@ -41,12 +41,7 @@ def members_from_keys(text: str) -> list[Member]:
         parsed.append((body.strip().upper(), number.strip()))
     if len(set(parsed)) != len(parsed):
         raise forms.ValidationError("Name each clinician once.", code="duplicate")
-    if not parsed:
-        return []
-    match = Q()
-    for body, number in parsed:
-        match |= Q(registration_body=body, registration_number=number)
-    found = {(m.registration_body, m.registration_number): m for m in Member.objects.filter(match)}
+    found = members_of_keys(parsed)
     missing = [f"{body}:{number}" for body, number in parsed if (body, number) not in found]
     if missing:
         raise forms.ValidationError(

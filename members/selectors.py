@@ -8,16 +8,32 @@ from config.postgres_copy import AnyOf
 from members.models import Member, Practice
 
 
+def _numbered(keys: set[tuple[str, str]]):
+    return Member.objects.filter(
+        AnyOf(F("registration_number"), list({number for _, number in keys}))
+    )
+
+
 def members_by_key(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
     """Members' (id, role) by (registration body, number): one query for any number of keys."""
     keys = set(keys)
     if not keys:
         return {}
-    found = Member.objects.filter(
-        AnyOf(F("registration_number"), list({number for _, number in keys}))
-    ).values_list("registration_body", "registration_number", "pk", "role")
+    found = _numbered(keys).values_list("registration_body", "registration_number", "pk", "role")
     return {
         (body, number): (pk, role) for body, number, pk, role in found if (body, number) in keys
+    }
+
+
+def members_of_keys(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Member]:
+    """Members by (registration body, number): one query for any number of keys."""
+    keys = set(keys)
+    if not keys:
+        return {}
+    return {
+        key: member
+        for member in _numbered(keys)
+        if (key := (member.registration_body, member.registration_number)) in keys
     }
 
 

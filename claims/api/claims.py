@@ -44,8 +44,8 @@ from claims.services import StaleVersion, claim_change, claim_viewed
 from config.api import ErrorsSerializer
 from config.api_errors import api_error
 from handlers.permissions import sees_every_claim
-from members.models import Member, Practice
-from members.selectors import member_ids_by_key
+from members.models import Practice
+from members.selectors import members_of_keys
 from schemes import routing
 
 
@@ -406,7 +406,7 @@ class ClaimPatchIn(serializers.Serializer):
 
     def validate_clinicians(self, keys):
         parsed = [tuple(key.strip().upper().partition(":")[::2]) for key in keys]
-        ids = member_ids_by_key(parsed)
+        found = members_of_keys(parsed)
         errors = {}
         for index, (key, (body, number)) in enumerate(zip(keys, parsed, strict=True)):
             if not body or not number:
@@ -416,14 +416,13 @@ class ClaimPatchIn(serializers.Serializer):
                         code="invalid_member_key",
                     )
                 ]
-            elif (body, number) not in ids:
+            elif (body, number) not in found:
                 errors[index] = [
                     serializers.ErrorDetail(f"No member {key}.", code="unknown_member")
                 ]
         if errors:
             raise serializers.ValidationError(errors)
-        members = Member.objects.in_bulk(ids.values())
-        return [members[ids[key]] for key in parsed]
+        return [found[key] for key in parsed]
 
     def get_fields(self):
         fields = super().get_fields()
