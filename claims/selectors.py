@@ -44,6 +44,7 @@ from handlers.models import NHSR_CODE, Handler
 from handlers.permissions import handler_for, is_caseworker, sees_every_claim
 from members.models import Employment, Member, Membership, Practice
 from members.validators import nhs_number_normalise
+from schemes.selectors import period_covers
 
 
 def claims_visible_to(*, user) -> QuerySet[Claim]:
@@ -495,10 +496,6 @@ class ClinicianCover:
     current: tuple[MembershipOnDate, ...]
 
 
-def _covers(start: datetime.date, end: datetime.date | None, day: datetime.date) -> bool:
-    return start <= day and (end is None or day <= end)
-
-
 def claim_clinicians_cover(*, claim: Claim, today: datetime.date | None = None):
     """Each clinician of the claim with their memberships on the incident date, in the order
     the sender gave. Three queries whatever the number of clinicians."""
@@ -529,7 +526,7 @@ def claim_clinicians_cover(*, claim: Claim, today: datetime.date | None = None):
         return tuple(
             m
             for m in sorted(memberships.get(member_id, ()), key=lambda m: m.start_date)
-            if _covers(m.start_date, m.end_date, day)
+            if period_covers(m.start_date, m.end_date, day)
         )
 
     covers = []
@@ -539,14 +536,20 @@ def claim_clinicians_cover(*, claim: Claim, today: datetime.date | None = None):
             jobs = [
                 job
                 for job in employments.get(member.pk, ())
-                if _covers(job.start_date, job.end_date, on)
+                if period_covers(job.start_date, job.end_date, on)
             ]
             # As routing does (schemes.selectors.CoverBook.employer_on): the claim's practice
-            # first, then the most recent engagement.
-            jobs.sort(
-                key=lambda job: (job.practice_id != claim.practice_id, -job.start_date.toordinal())
+            # first, then the most recent engagement, then the lowest employer id.
+            employer = min(
+                jobs,
+                key=lambda job: (
+                    job.practice_id != claim.practice_id,
+                    -job.start_date.toordinal(),
+                    job.employer_id,
+                ),
+                default=None,
             )
-            employer = jobs[0].employer if jobs else None
+            employer = employer.employer if employer else None
         covers.append(
             ClinicianCover(
                 member=member,

@@ -30,7 +30,8 @@ def agreements_as_facts() -> tuple[routing.Agreement, ...]:
 _UNASKED = object()
 
 
-def _covers(start: datetime.date, end: datetime.date | None, on: datetime.date) -> bool:
+def period_covers(start: datetime.date, end: datetime.date | None, on: datetime.date) -> bool:
+    """Whether a membership or employment from `start` to `end` (None: open) covers a day."""
     return start <= on and (end is None or on <= end)
 
 
@@ -62,12 +63,12 @@ class CoverBook:
         held = self.memberships.get(member_id, ())
         if len(held) == 1:  # most members: one membership, no choice to make
             start, end, code = held[0]
-            mdo = code if _covers(start, end, on) else None
+            mdo = code if period_covers(start, end, on) else None
         else:
             covering = [
                 (code not in self.agreement_codes, start, code)
                 for start, end, code in held
-                if _covers(start, end, on)
+                if period_covers(start, end, on)
             ]
             mdo = min(covering)[2] if covering else None
         self._own[key] = mdo
@@ -79,7 +80,7 @@ class CoverBook:
         jobs = [
             (practice != practice_id, -start.toordinal(), employer)
             for start, end, employer, practice in self.employments.get(member_id, ())
-            if _covers(start, end, on)
+            if period_covers(start, end, on)
         ]
         return min(jobs)[2] if jobs else None
 
