@@ -199,46 +199,9 @@ def claim_update(
     The row is locked and its version compared inside the transaction, so two people saving at
     once cannot both win: the second gets StaleVersion and nothing changes.
     """
-    unknown = set(changes) - CLAIM_EDITABLE_FIELDS
-    if unknown:
-        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
-    allowed = claim_fields_editable_by(user=actor, all_fields=CLAIM_EDITABLE_FIELDS)
-    refused = sorted(set(changes) - allowed)
-    if refused:
-        raise PermissionDenied(f"You may not change {', '.join(refused)}.")
-    locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
-    before = audit_snapshot(locked)
-    for name, value in _claimant_fields(changes).items():
-        setattr(locked, name, value)
-    locked.full_clean(exclude=["reference"])
-    locked.version += 1
-    locked.save()
-    after = audit_snapshot(locked)
-    changed_before, changed_after = audit_diff(before, after)
-    audit_record(
-        actor=actor,
-        action="claim.update",
-        subject=locked,
-        before=changed_before,
-        after=changed_after,
-        reason=reason,
+    return claim_change(
+        claim=claim, actor=actor, expected_version=expected_version, reason=reason, **changes
     )
-    dates_changed = sorted(set(changed_after) & set(DEADLINE_INPUT_FIELDS))
-    if dates_changed:
-        claims_deadlines_recompute(
-            claim_ids=[locked.pk],
-            actor=actor,
-            reason=(reason or "Dates changed") + f" ({', '.join(dates_changed)})",
-        )
-    facts_changed = sorted(set(changed_after) & REROUTE_FIELDS)
-    if facts_changed:
-        claims_route(
-            claim_ids=[locked.pk],
-            actor=actor,
-            cause=f"Facts changed: {', '.join(facts_changed)}",
-        )
-        locked.refresh_from_db()
-    return locked
 
 
 @transaction.atomic
@@ -528,38 +491,67 @@ def claim_change(
     reason: str = "",
     clinicians: Sequence[Member] | None = None,
     **changes: Any,
-) -> None:
-    """A person's edit of a claim: its fields and, if given, its clinicians, as one change (both
-    or neither), the version they saw checked by the first write."""
-    if changes:
-        claim_update(
-            claim=claim, actor=actor, expected_version=expected_version, reason=reason, **changes
-        )
-    if clinicians is not None:
-        claim_clinicians_set(
-            claim=claim,
-            actor=actor,
-            members=clinicians,
-            expected_version=None if changes else expected_version,
-            reason=reason,
-        )
-
-
-def claim_clinicians_set(
-    *,
-    claim: Claim,
-    actor: Actor,
-    members: Sequence[Member],
-    expected_version: int | None,
-    reason: str = "",
 ) -> Claim:
-    """Name the clinicians involved in a claim, in order (routing orders segments by clinician,
-    domain.md §4). Clinicians are a routing fact, so only caseworkers change them, and the
-    claim is routed again at once."""
-    allowed = claim_fields_editable_by(user=actor, all_fields=frozenset({"clinicians"}))
-    if "clinicians" not in allowed:
+    """A person's edit of a claim: its fields and, if given, its clinicians, as one change: one
+    version, one audit entry, and the claim routed once (not once for its fields and again for
+    its clinicians) and its deadlines recomputed once, whatever the edit touched."""
+    unknown = set(changes) - CLAIM_EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"Not editable: {', '.join(sorted(unknown))}")
+    asked = frozenset(changes) | ({"clinicians"} if clinicians is not None else frozenset())
+    allowed = claim_fields_editable_by(user=actor, all_fields=asked)
+    if clinicians is not None and "clinicians" not in allowed:
         raise PermissionDenied("You may not change the clinicians of a claim.")
+    refused = sorted(set(changes) - allowed)
+    if refused:
+        raise PermissionDenied(f"You may not change {', '.join(refused)}.")
     locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
+    before = audit_snapshot(locked)
+    if changes:
+        for name, value in _claimant_fields(changes).items():
+            setattr(locked, name, value)
+        locked.full_clean(exclude=["reference"])
+    moved = None if clinicians is None else _clinicians_replace(locked, clinicians)
+    # Fields given are saved even when equal (the version says someone saved); naming the
+    # same clinicians again changes nothing.
+    if not changes and moved is None:
+        return locked
+    locked.version += 1
+    locked.save()
+    changed_before, changed_after = audit_diff(before, audit_snapshot(locked))
+    if moved is not None:
+        changed_before["clinicians"], changed_after["clinicians"] = moved
+    audit_record(
+        actor=actor,
+        action="claim.update",
+        subject=locked,
+        before=changed_before,
+        after=changed_after,
+        reason=reason,
+    )
+    dates_changed = sorted(set(changed_after) & set(DEADLINE_INPUT_FIELDS))
+    if dates_changed:
+        claims_deadlines_recompute(
+            claim_ids=[locked.pk],
+            actor=actor,
+            reason=(reason or "Dates changed") + f" ({', '.join(dates_changed)})",
+        )
+    facts_changed = sorted(set(changed_after) & {*REROUTE_FIELDS, "clinicians"})
+    if facts_changed:
+        claims_route(
+            claim_ids=[locked.pk],
+            actor=actor,
+            cause=f"Facts changed: {', '.join(facts_changed)}",
+        )
+        locked.refresh_from_db()
+    return locked
+
+
+def _clinicians_replace(
+    locked: Claim, members: Sequence[Member]
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]] | None:
+    """Name the claim's clinicians, in order (routing orders segments by clinician, domain.md
+    §4); returns their keys before and after, or None if they are the same."""
     keys = [member.key for member in members]
     if len(set(keys)) != len(keys):
         raise ValidationError({"clinicians": "Name each clinician once."}, code="duplicate")
@@ -570,24 +562,32 @@ def claim_clinicians_set(
         .order_by("position", "pk")
     ]
     if before == keys:
-        return locked
+        return None
     ClaimClinician.objects.filter(claim=locked).delete()
     ClaimClinician.objects.bulk_create(
         ClaimClinician(claim=locked, member=member, position=position)
         for position, member in enumerate(members)
     )
-    _claim_version_bump(locked)
-    audit_record(
+    return before, keys
+
+
+def claim_clinicians_set(
+    *,
+    claim: Claim,
+    actor: Actor,
+    members: Sequence[Member],
+    expected_version: int | None,
+    reason: str = "",
+) -> Claim:
+    """Name the clinicians involved in a claim. Clinicians are a routing fact, so only
+    caseworkers change them, and the claim is routed again at once."""
+    return claim_change(
+        claim=claim,
         actor=actor,
-        action="claim.update",
-        subject=locked,
-        before={"clinicians": before},
-        after={"clinicians": keys},
+        expected_version=expected_version,
         reason=reason,
+        clinicians=members,
     )
-    claims_route(claim_ids=[locked.pk], actor=actor, cause="Facts changed: clinicians")
-    locked.refresh_from_db()
-    return locked
 
 
 @transaction.atomic

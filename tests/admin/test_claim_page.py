@@ -206,7 +206,7 @@ def test_changing_the_clinicians_reroutes_the_claim(signed_in, mps_claim):
     ]
     assert claim.lead_handler == "MDU"
     event = audit_events_for(subject=claim).filter(action="claim.update").get()
-    assert event.after == {"clinicians": ["GMC:7654321"]}
+    assert event.after == {"version": 2, "clinicians": ["GMC:7654321"]}
 
 
 def test_an_unknown_clinician_key_is_refused(signed_in, mps_claim):

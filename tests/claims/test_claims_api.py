@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEvent
-from claims.models import ClaimHandling, Deadline
+from claims.models import ClaimHandling, Deadline, RoutingDecision
 from claims.services import claim_create
 from handlers.models import HandlerOrganisation
 from members.models import DefenceOrganisation
@@ -439,6 +439,13 @@ def test_a_caseworker_changes_the_practice_and_clinicians_and_the_claim_is_rerou
     assert [c["registration_number"] for c in body["clinicians"]] == ["5555555"]
     # MPS handed its pre-2019 claims to NHS Resolution: ELSGP now.
     assert (body["routing"]["schemes"], body["routing"]["lead_handler"]) == (["ELSGP"], "NHSR")
+    # One edit: one version for the edit and one for the move it caused, one audit entry naming
+    # both changes, one new routing decision.
+    assert body["version"] == claim.version + 2
+    update = AuditEvent.objects.get(subject_id=str(claim.pk), action="claim.update")
+    assert set(update.after) == {"practice_id", "clinicians", "version"}
+    decisions = RoutingDecision.objects.filter(claim=claim).order_by("decided_at", "pk")
+    assert [d.cause for d in decisions][1:] == ["Facts changed: clinicians, practice_id"]
 
 
 @pytest.mark.parametrize(
