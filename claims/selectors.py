@@ -330,11 +330,6 @@ def _with_next_deadline(claims: QuerySet[Claim], statuses) -> QuerySet[Claim]:
     )
 
 
-def claims_for_list(claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """What the portal's list of claims shows: the next open deadline."""
-    return _with_next_deadline(claims, ["open"])
-
-
 def claim_for_page(*, user, reference: str) -> Claim | None:
     """One claim as its page shows it, if this person may see it (None otherwise, so a claim of
     another organisation and one that does not exist look the same). A fixed number of queries
@@ -456,7 +451,8 @@ def claims_search_casework(claims: QuerySet[Claim], q: str) -> QuerySet[Claim]:
 
 
 def claims_with_next_deadline(claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """What the caseworkers' list and export show: the claim's next unmet deadline, the
+    """What the caseworkers' list, the export and the portal's list show: the claim's next
+    unmet deadline, the
     earliest one still open or already missed, so a missed deadline is never hidden behind a
     later open one."""
     return _with_next_deadline(claims, UNMET_DEADLINE_STATUSES)

@@ -26,9 +26,9 @@ from claims.selectors import (
     claim_money,
     claim_routing_history,
     claims_filter,
-    claims_for_list,
     claims_visible_among,
     claims_visible_to,
+    claims_with_next_deadline,
     deadlines_open_for,
     notifications_for,
 )
@@ -198,9 +198,9 @@ def claims_list(request: HttpRequest) -> HttpResponse:
         ),
         "assigned_to": user if chosen.get("mine") else None,
     }
-    claims = claims_for_list(claims_filter(claims_visible_to(user=user), **filters)).order_by(
-        "-created_at", "-id"
-    )
+    claims = claims_with_next_deadline(
+        claims_filter(claims_visible_to(user=user), **filters)
+    ).order_by("-created_at", "-id")
     # One row more than a page says whether there is a next page, without COUNT(*).
     page = _page_number(request)
     rows = list(claims[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
@@ -217,6 +217,7 @@ def claims_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "claims": rows,
+            "today": today,
             "page": page,
             "first_row": (page - 1) * PAGE_SIZE + 1,
             "last_row": (page - 1) * PAGE_SIZE + len(rows),

@@ -10,6 +10,7 @@ from audit.models import AuditEvent
 from claims.models import ClaimHandling, Notification, RoutingDecision
 from claims.services import claim_assign, note_add, payment_record, reserve_set
 from handlers.models import HandlerOrganisation
+from handlers.templatetags.portal import day
 from tests.factories import ClaimClinicianFactory, RoutingRulingFactory
 from tests.portal.conftest import handled_claim
 
@@ -75,6 +76,20 @@ def test_a_claim_handled_by_two_organisations_shows_to_both(client, mps_handler,
     for user in (mps_handler, mdu_handler):
         client.force_login(user)
         assert shared.reference in page(client, "/portal/claims/")
+
+
+def test_list_shows_a_missed_deadline_before_a_later_open_one(client, mps_handler):
+    today = timezone.localdate()
+    late = handled_claim("MPS", letter_of_claim_on=today - datetime.timedelta(days=30))
+    missed = late.deadlines.get(kind="acknowledge_letter_of_claim")
+    later = late.deadlines.filter(due_on__gt=today).order_by("due_on").first()
+    assert missed.due_on < today and later is not None
+    client.force_login(mps_handler)
+    body = page(client, "/portal/claims/", deadline="overdue")
+    row = body.split('data-testid="claim-row"')[1].split("</tr>")[0]
+    assert late.reference in row
+    assert day(missed.due_on) in row and "Missed" in row
+    assert day(later.due_on) not in row
 
 
 @pytest.mark.parametrize("query", ["9434765919", "943 476 5919", "lovelace", "CL-2099"])
