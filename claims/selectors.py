@@ -426,7 +426,9 @@ def claims_search_casework(claims: QuerySet[Claim], q: str) -> QuerySet[Claim]:
         return claims
     digits = nhs_number_normalise(q)
     if digits.isdigit() and len(digits) == 10:
-        return claims.filter(claimant_nhs_number=digits)
+        # As claims_search: ten digits are most likely an NHS number, but a sender's reference
+        # may be digits too.
+        return claims.filter(Q(claimant_nhs_number=digits) | Q(external_ref=q))
     if _REFERENCE.match(q):
         return claims.filter(reference=q.upper())
     if _GMC_NUMBER.match(q):
@@ -452,9 +454,8 @@ def claims_search_casework(claims: QuerySet[Claim], q: str) -> QuerySet[Claim]:
 
 def claims_with_next_deadline(claims: QuerySet[Claim]) -> QuerySet[Claim]:
     """What the caseworkers' list, the export and the portal's list show: the claim's next
-    unmet deadline, the
-    earliest one still open or already missed, so a missed deadline is never hidden behind a
-    later open one."""
+    unmet deadline, the earliest one still open or already missed, so a missed deadline is never
+    hidden behind a later open one."""
     return _with_next_deadline(claims, UNMET_DEADLINE_STATUSES)
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from claims.models import Claim, ClaimSegment, Deadline
 from tests.admin.conftest import list_url, references_in
+from tests.conftest import client_for
 from tests.factories import (
     ClaimClinicianFactory,
     ClaimFactory,
@@ -251,6 +252,14 @@ def test_search_by_reference_in_any_case(signed_in, searchable):
     assert references_in(signed_in.get(list_url(), {"q": claim.reference.lower()})) == {
         claim.reference
     }
+
+
+def test_ten_digits_find_a_senders_reference_too_as_in_the_api(signed_in, searchable, caseworker):
+    digits_ref = ClaimFactory(external_ref="2024000117")
+    found = references_in(signed_in.get(list_url(), {"q": "2024000117"}))
+    assert found == {digits_ref.reference}
+    api = client_for(caseworker).get("/api/v1/claims/", {"q": "2024000117"}).json()
+    assert [row["reference"] for row in api["results"]] == [digits_ref.reference]
 
 
 def test_search_finds_nothing_for_an_unknown_nhs_number(signed_in, searchable):
