@@ -4,6 +4,7 @@ claim in a fixed number of queries; every change goes through claims.services an
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
@@ -38,14 +39,14 @@ from claims.models import (
 from claims.selectors import (
     TRIAGE_ORDER,
     claim_clinicians_cover,
-    claim_for_page,
     claim_history,
     claim_money,
     claim_possible_duplicates,
-    claim_routing_current,
     claim_routing_history,
+    claims_for_page,
     claims_search_casework,
     claims_with_next_deadline,
+    routing_current_in,
 )
 from claims.services import (
     CLAIM_EDITABLE_FIELDS,
@@ -186,6 +187,15 @@ class ClaimAdmin(CaseworkerAdmin):
                 "practice", "assigned_to", "source_organisation", "possible_duplicate_of"
             )
         )
+
+    def get_object(self, request, object_id, from_field=None):
+        """The claim with everything its page shows, read once for the form and the panels."""
+        field = Claim._meta.pk if from_field is None else Claim._meta.get_field(from_field)
+        try:
+            key = field.to_python(object_id)
+        except (ValidationError, ValueError):
+            return None
+        return claims_for_page(self.get_queryset(request).filter(**{field.name: key})).first()
 
     def get_ordering(self, request):
         if request.GET.get("triage") == "queue":
@@ -368,10 +378,11 @@ class ClaimAdmin(CaseworkerAdmin):
     def claim_panels(self, request, obj) -> dict:
         """What the claim page shows above the form: a fixed number of queries (pinned by
         tests/admin/test_queries.py)."""
-        claim = claim_for_page(user=request.user, reference=obj.reference)
+        claim = obj
         if request.method == "GET":
             claim_viewed(claim=claim, actor=request.user, channel="admin")
         deadlines = list(claim.deadlines.all())
+        routing_history = claim_routing_history(claim=claim, limit=50)
         today = timezone.localdate()
         can_change = self.has_change_permission(request, claim)
         actions = [("reroute_claims", "Re-route"), ("assign_claims", "Assign")]
@@ -389,8 +400,8 @@ class ClaimAdmin(CaseworkerAdmin):
             "can_act": can_change,
             "can_act_on_deadlines": can_change and claim.status == Status.OPEN,
             "money": claim_money(claim=claim),
-            "routing": claim_routing_current(claim=claim),
-            "routing_history": claim_routing_history(claim=claim, limit=50),
+            "routing": routing_current_in(routing_history),
+            "routing_history": routing_history,
             "clinicians": claim_clinicians_cover(claim=claim, today=today),
             "duplicates": claim_possible_duplicates(claim=claim),
             "deadlines": deadlines,

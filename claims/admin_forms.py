@@ -8,6 +8,7 @@ from django import forms
 from django.utils import timezone
 
 from claims.models import Claim, MoneyHead, Outcome, Payment
+from claims.selectors import claim_clinician_links
 from claims.services import CLAIM_EDITABLE_FIELDS
 from members.models import Member
 from members.selectors import members_of_keys
@@ -76,6 +77,9 @@ class ClaimAdminForm(forms.ModelForm):
             *sorted(CLAIM_EDITABLE_FIELDS - {"practice_id", "status", "outcome"}),
             "source_organisation",
         ]
+        # The box of member keys is this form's own field, filled in __init__; left out of
+        # model_to_dict, which would read the members a second time, out of order.
+        exclude = ["clinicians"]  # noqa: DJ006 (with fields; see above)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -83,10 +87,7 @@ class ClaimAdminForm(forms.ModelForm):
             self.fields["expected_version"].initial = self.instance.version
             # model_to_dict gave the clinicians as members; the box shows their keys.
             self.initial["clinicians"] = "\n".join(
-                link.member.key
-                for link in self.instance.claim_clinicians.select_related("member").order_by(
-                    "position", "pk"
-                )
+                link.member.key for link in claim_clinician_links(self.instance)
             )
 
     def clean_claimant_nhs_number(self) -> str:

@@ -256,15 +256,15 @@ def claim_routing_current(*, claim: Claim) -> dict | None:
     """The claim's current routing as design.md §3.3 shows it: the answer of §3.2 (schemes,
     lead handler, handlers, flags, segments, reasons, rule version, decision date) and when it
     was decided. None for a claim never routed. One query."""
-    decision = (
-        RoutingDecision.objects.filter(claim=claim)
-        .order_by("-decided_at", "-id")
-        .values("ruling__outcome", "decided_at")
-        .first()
-    )
-    if decision is None:
+    return routing_current_in(claim_routing_history(claim=claim, limit=1))
+
+
+def routing_current_in(history: list[dict]) -> dict | None:
+    """The current routing read off a claim's routing history (newest first), for a page that
+    shows both without reading the latest decision twice."""
+    if not history:
         return None
-    return {**decision["ruling__outcome"], "decided_at": decision["decided_at"]}
+    return {**history[0]["outcome"], "decided_at": history[0]["decided_at"]}
 
 
 def claim_routing_history(*, claim: Claim, limit: int | None = None) -> list[dict]:
@@ -334,44 +334,43 @@ def claim_for_page(*, user, reference: str) -> Claim | None:
     """One claim as its page shows it, if this person may see it (None otherwise, so a claim of
     another organisation and one that does not exist look the same). A fixed number of queries
     whatever the claim holds."""
-    return (
-        claims_visible_to(user=user)
-        .filter(reference=reference)
-        .select_related("practice", "assigned_to", "source_organisation")
-        .prefetch_related(
-            Prefetch(
-                "claim_clinicians",
-                queryset=ClaimClinician.objects.select_related("member").order_by("position"),
+    return claims_for_page(claims_visible_to(user=user).filter(reference=reference)).first()
+
+
+def claims_for_page(claims: QuerySet[Claim]) -> QuerySet[Claim]:
+    """Claims with everything their page shows read with them, a query for each kind of thing
+    (clinicians, segments, deadlines and their history, notes, reserves, payments) whatever
+    the claim holds: the portal's claim page and the admin's."""
+    return claims.select_related("practice", "assigned_to", "source_organisation").prefetch_related(
+        Prefetch(
+            "claim_clinicians",
+            queryset=ClaimClinician.objects.select_related("member").order_by("position", "pk"),
+        ),
+        Prefetch(
+            "segments",
+            queryset=ClaimSegment.objects.select_related("clinician").order_by("position"),
+        ),
+        Prefetch(
+            "deadlines",
+            queryset=Deadline.objects.order_by("due_on", "kind").prefetch_related(
+                Prefetch(
+                    "history",
+                    queryset=DeadlineChange.objects.select_related("actor").order_by("-at", "-id"),
+                )
             ),
-            Prefetch(
-                "segments",
-                queryset=ClaimSegment.objects.select_related("clinician").order_by("position"),
-            ),
-            Prefetch(
-                "deadlines",
-                queryset=Deadline.objects.order_by("due_on", "kind").prefetch_related(
-                    Prefetch(
-                        "history",
-                        queryset=DeadlineChange.objects.select_related("actor").order_by(
-                            "-at", "-id"
-                        ),
-                    )
-                ),
-            ),
-            Prefetch(
-                "notes",
-                queryset=ClaimNote.objects.select_related("author").order_by("-created_at", "-id"),
-            ),
-            Prefetch(
-                "reserves",
-                queryset=Reserve.objects.select_related("set_by").order_by("-created_at", "-id"),
-            ),
-            Prefetch(
-                "payments",
-                queryset=Payment.objects.select_related("recorded_by").order_by("-paid_on", "-id"),
-            ),
-        )
-        .first()
+        ),
+        Prefetch(
+            "notes",
+            queryset=ClaimNote.objects.select_related("author").order_by("-created_at", "-id"),
+        ),
+        Prefetch(
+            "reserves",
+            queryset=Reserve.objects.select_related("set_by").order_by("-created_at", "-id"),
+        ),
+        Prefetch(
+            "payments",
+            queryset=Payment.objects.select_related("recorded_by").order_by("-paid_on", "-id"),
+        ),
     )
 
 
@@ -493,17 +492,24 @@ class ClinicianCover:
     current: tuple[MembershipOnDate, ...]
 
 
+def claim_clinician_links(claim: Claim) -> list[ClaimClinician]:
+    """The claim's clinician links with their members, in the order the sender gave: from what
+    claims_for_page read with the claim, or one query."""
+    if "claim_clinicians" in getattr(claim, "_prefetched_objects_cache", {}):
+        return list(claim.claim_clinicians.all())
+    return list(
+        ClaimClinician.objects.filter(claim=claim)
+        .select_related("member")
+        .order_by("position", "pk")
+    )
+
+
 def claim_clinicians_cover(*, claim: Claim, today: datetime.date | None = None):
     """Each clinician of the claim with their memberships on the incident date, in the order
     the sender gave. Three queries whatever the number of clinicians."""
     today = today or timezone.localdate()
     on = claim.incident_date or claim.incident_date_from
-    clinicians = [
-        link.member
-        for link in ClaimClinician.objects.filter(claim=claim)
-        .select_related("member")
-        .order_by("position", "pk")
-    ]
+    clinicians = [link.member for link in claim_clinician_links(claim)]
     ids = {member.pk for member in clinicians}
     employments: dict[int, list[Employment]] = {}
     for job in Employment.objects.filter(member_id__in=ids, employer__isnull=False).select_related(

@@ -21,7 +21,7 @@ from tests.portal.conftest import handled_claim
 pytestmark = pytest.mark.django_db
 
 LIST_QUERIES = 8
-CLAIM_PAGE_QUERIES = 25
+CLAIM_PAGE_QUERIES = 20
 
 
 def _count(client, url: str) -> int:
