@@ -17,6 +17,7 @@ import datetime
 import hashlib
 import logging
 import tempfile
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -82,6 +83,7 @@ from claims.selectors import claims_current_reserves, claims_earliest_by_duplica
 from config.api_errors import api_error
 from config.bulk_pace import paced_for_bulk
 from config.postgres_copy import (
+    array_literal,
     constraints_checked_per_statement,
     copy_into,
     copy_lines,
@@ -355,9 +357,11 @@ class _Run:
     # The first new claim with each duplicate key (NHS number, practice, incident date) among
     # the batch's claims not stored yet, for later rows to point at.
     first_by_key: dict[tuple, int] = field(default_factory=dict)
-    # Kept for the whole batch when its slices are read on another connection, which cannot see
-    # the batch's stored but uncommitted claims (_Storer).
-    keep_batch_keys: bool = False
+    # While slices are read on a second connection (_Storer), which cannot see the batch's
+    # stored but uncommitted claims: the ids of the new claims so read, 8 bytes each, for
+    # their repeats of each other to be marked once the batch is stored (ClaimImporter.finish).
+    read_apart: bool = False
+    read_apart_claims: array = field(default_factory=lambda: array("q"))
     _organisations: dict[str, int] | None = None
 
     def organisations(self) -> dict[str, int]:
@@ -465,6 +469,7 @@ def _run_atomic(run: _Run, chunks: Callable[[], Iterator[bytes]], *, queued: boo
             created, updated = storer.finish()
             if run.errors:
                 raise _Rejected
+            run.importer.finish(run)
             ImportBatch.objects.filter(pk=batch.pk).update(
                 rows_done=done, created=created, updated=updated
             )
@@ -491,9 +496,10 @@ class _Storer:
     of its own on the batch's connection while the batch's thread checks and reads slice k+1 on a
     second connection, which sees what is committed; so reading, preparing and storing overlap.
     That is exact as long as the batch has changed no stored claim: its new claims' references are
-    unique in the batch, and its possible duplicates not yet committed are in the batch's memory
-    (`run.first_by_key`, kept whole). A slice that changes stored claims turns the batch inline
-    for good (`go_inline`): those changes are read back by the slices after it."""
+    unique in the batch, and their repeats of each other that the second connection could not
+    see are marked once every slice is stored (ClaimImporter.finish). A slice that changes
+    stored claims turns the batch inline for good (`go_inline`): those changes are read back by
+    the slices after it."""
 
     def __init__(self, run: _Run, progress: "_Progress | None", *, threaded: bool) -> None:
         self.run, self.progress, self.threaded = run, progress, threaded
@@ -503,7 +509,7 @@ class _Storer:
 
     def __enter__(self) -> "_Storer":
         if self.threaded:
-            self.run.keep_batch_keys = True
+            self.run.read_apart = True
             self.batch_connection = connections[DEFAULT_DB_ALIAS]
             self.batch_connection.inc_thread_sharing()
             self.pool = ThreadPoolExecutor(
@@ -586,7 +592,7 @@ class _Storer:
         then give this thread its batch connection back. Once: after it, the batch is inline."""
         if not self.threaded:
             return
-        self.threaded = False
+        self.threaded = self.run.read_apart = False
         try:
             if raising:
                 while self.stores:
@@ -868,6 +874,9 @@ class Importer:
     def plan(self, resolved: list[Upsert], run: _Run) -> "SlicePlan":
         """The slice's writes (see _ClaimsSlice); by default all of them at store()."""
         return _Applied(self, resolved, run)
+
+    def finish(self, run: _Run) -> None:
+        """Once every slice of an accepted atomic batch is stored, in its transaction."""
 
     @staticmethod
     def creatable(run: _Run, row: int, record: dict, existing) -> bool:
@@ -1215,7 +1224,8 @@ class _ClaimsSlice:
 
     The next slice is built before this one is stored, and never depends on it: its sender
     references are unique in the batch, and possible duplicates among the batch's new claims
-    not stored yet are found through `run.first_by_key`."""
+    not stored yet are found through `run.first_by_key` (or, for slices read apart, marked by
+    ClaimImporter.finish)."""
 
     reads_after_store = False
 
@@ -1236,6 +1246,8 @@ class _ClaimsSlice:
         count = len(self.new_items)
         self.references = claim_references_allocate(count=count, detached=True)
         self.ids = ids_allocate(Claim, count)
+        if run.read_apart:
+            run.read_apart_claims.extend(self.ids)
         self.roles = {m: role for item in self.new_items for m, role in item.roles.items()}
         self.agreements = agreements_as_facts()
         self.book = cover_book_for(self.roles, agreements=self.agreements)
@@ -1267,11 +1279,11 @@ class _ClaimsSlice:
         run, created = self.run, 0
         if self.writes is not None:
             created = _claim_writes_store(self.writes, run)
-            # Stored: later slices find these claims in the database, so the batch's memory
-            # holds the keys of at most two slices, not of every claim it has written.
-            if not run.keep_batch_keys:
-                for key in self.claimed:
-                    del run.first_by_key[key]
+            # Stored: later slices find these claims in the database (or, read apart, are
+            # marked by ClaimImporter.finish), so the batch's memory holds the keys of the few
+            # slices in flight, not of every claim it has written.
+            for key in self.claimed:
+                run.first_by_key.pop(key, None)
         return created, self.updated
 
 
@@ -1309,6 +1321,34 @@ def _duplicate_key(values: dict) -> tuple[str, int, datetime.date] | None:
     if not number or practice_id is None or incident is None:
         return None
     return number, practice_id, incident
+
+
+def _repeats_among_marked(claim_ids: array) -> int:
+    """Mark each of these new claims (read on a connection that could not see the others before
+    they were committed) that repeats the duplicate key of an earlier one of them: it points at
+    the earliest of them, unless it already points at a claim earlier still, as if each had
+    been read after the one before. One statement, which writes only the repeats it corrects.
+    Returns how many."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE claims_claim AS claim
+               SET possible_duplicate_of_id = repeat.earliest
+              FROM (SELECT id,
+                           min(id) OVER (PARTITION BY claimant_nhs_number, practice_id,
+                                         COALESCE(incident_date, incident_date_from)) AS earliest
+                      FROM claims_claim
+                     WHERE id = ANY(%s::bigint[])
+                       AND claimant_nhs_number <> '' AND practice_id IS NOT NULL
+                       AND COALESCE(incident_date, incident_date_from) IS NOT NULL) AS repeat
+             WHERE claim.id = repeat.id
+               AND repeat.earliest < repeat.id
+               AND (claim.possible_duplicate_of_id IS NULL
+                    OR claim.possible_duplicate_of_id > repeat.earliest)
+            """,
+            [array_literal(claim_ids)],
+        )
+        return cursor.rowcount
 
 
 def _claim_writes(piece: _ClaimsSlice) -> _ClaimWrites:
@@ -1498,6 +1538,10 @@ class ClaimImporter(Importer):
 
     def plan(self, resolved, run):
         return _ClaimsSlice(resolved, run)
+
+    def finish(self, run):
+        if run.read_apart_claims:
+            _repeats_among_marked(run.read_apart_claims)
 
     @staticmethod
     def _update(items: list[ClaimUpsert], run: _Run) -> tuple[int, list[int], list[int]]:

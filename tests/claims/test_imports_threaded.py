@@ -19,7 +19,7 @@ from tests.claims.test_imports_api import (
     recorded_by_hand,
     records_on,
 )
-from tests.factories import valid_nhs_number
+from tests.factories import ClaimFactory, valid_nhs_number
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -131,3 +131,67 @@ def test_a_rejected_batch_leaves_the_stored_claims_it_changed_as_they_were(
     assert [(e["row"], e["code"]) for e in batch.errors] == [(5, "unknown_practice")]
     assert Claim.objects.get(external_ref="OLD").incident_date == datetime.date(2018, 11, 12)
     assert list(Claim.objects.values_list("external_ref", flat=True)) == ["OLD"]
+
+
+def test_repeats_read_apart_point_at_an_earlier_stored_claim_first(api, practice_and_gp, queued):
+    claimant = {"name": "Ada Lovelace", "nhs_number": valid_nhs_number(13)}
+    post_json(api, "claims", [claim_record("STORED", claimant=claimant)])
+    import_batch_run(batch_id=ImportBatch.objects.latest("pk").pk)
+    stored = Claim.objects.get(external_ref="STORED")
+    batch = run_queued(api, [claim_record(f"S-{n}", claimant=claimant) for n in range(7)])
+    assert batch.created == 7 and len(queued) == 1
+    flagged = set(
+        Claim.objects.filter(external_ref__startswith="S-").values_list(
+            "possible_duplicate_of", flat=True
+        )
+    )
+    assert flagged == {stored.pk}
+
+
+def test_the_batch_forgets_the_duplicate_keys_of_stored_slices(
+    api, practice_and_gp, queued, monkeypatch
+):
+    """Memory stays bounded: a slice's keys are kept only until it is stored, whatever the
+    batch's length (20 claims, 10 slices, each key its own)."""
+    held = []
+    build = import_services._ClaimsSlice.__init__
+
+    def counted(self, resolved, run):
+        build(self, resolved, run)
+        held.append(len(run.first_by_key))
+
+    monkeypatch.setattr(import_services._ClaimsSlice, "__init__", counted)
+    rows = [
+        claim_record(f"K-{n}", claimant={"name": "Ada", "nhs_number": valid_nhs_number(100 + n)})
+        for n in range(20)
+    ]
+    batch = run_queued(api, rows)
+    assert batch.created == 20 and len(queued) == 1
+    # At most the slices in flight: the one built, one being stored and two waiting.
+    assert len(held) == 10 and max(held) <= 8
+
+
+def test_repeats_among_claims_read_apart_are_marked_once_stored(practice_and_gp):
+    """ClaimImporter.finish's statement: each repeat points at the earliest claim of its key,
+    unless it points at an earlier one already; other claims are left as they are."""
+    practice = practice_and_gp[0]
+    day = datetime.date(2018, 11, 12)
+    same = {"claimant_nhs_number": valid_nhs_number(14), "practice": practice}
+    before = ClaimFactory(**same, incident_date=day)
+    first = ClaimFactory(**same, incident_date=day)
+    second = ClaimFactory(**same, incident_date=day, possible_duplicate_of=None)
+    third = ClaimFactory(**same, incident_date=day, possible_duplicate_of=second)
+    fourth = ClaimFactory(**same, incident_date=day, possible_duplicate_of=before)
+    ranged = ClaimFactory(**same, incident_date=None, incident_date_from=day, incident_date_to=day)
+    no_number = ClaimFactory(practice=practice, incident_date=day, claimant_nhs_number="")
+    ids = [c.pk for c in (first, second, third, fourth, ranged, no_number)]
+    assert import_services._repeats_among_marked(import_services.array("q", ids)) == 3
+    flags = dict(Claim.objects.filter(pk__in=ids).values_list("pk", "possible_duplicate_of"))
+    assert flags == {
+        first.pk: None,  # the earliest of them; `before` is not among them
+        second.pk: first.pk,
+        third.pk: first.pk,
+        fourth.pk: before.pk,
+        ranged.pk: first.pk,  # a range's start counts as its incident date
+        no_number.pk: None,
+    }
