@@ -79,7 +79,11 @@ from claims.routing_services import (
     new_claims_decision_writes,
     organisation_ids,
 )
-from claims.selectors import claims_current_reserves, claims_earliest_by_duplicate_key
+from claims.selectors import (
+    claim_duplicate_key,
+    claims_current_reserves,
+    claims_earliest_by_duplicate_key,
+)
 from config.api_errors import api_error
 from config.bulk_pace import paced_for_bulk
 from config.postgres_copy import (
@@ -1252,7 +1256,7 @@ class _ClaimsSlice:
         self.agreements = agreements_as_facts()
         self.book = cover_book_for(self.roles, agreements=self.agreements)
         self.organisations = run.organisations()
-        keys = [_duplicate_key(item.values) for item in self.new_items]
+        keys = [claim_duplicate_key(item.values) for item in self.new_items]
         earliest = claims_earliest_by_duplicate_key(k for k in keys if k is not None)
         # Claimed now, in row order, so that a later slice prepared before this one is stored
         # still points at this slice's claims.
@@ -1311,16 +1315,6 @@ class _ClaimWrites:
     audits: list[str]
     decisions: DecisionWrites | None
     deadlines: NewDeadlines
-
-
-def _duplicate_key(values: dict) -> tuple[str, int, datetime.date] | None:
-    """What makes two claims possible duplicates: NHS number, practice and incident date (or
-    the start of the incident's range)."""
-    incident = values.get("incident_date") or values.get("incident_date_from")
-    number, practice_id = values.get("claimant_nhs_number"), values.get("practice_id")
-    if not number or practice_id is None or incident is None:
-        return None
-    return number, practice_id, incident
 
 
 def _repeats_among_marked(claim_ids: array) -> int:

@@ -3,8 +3,10 @@ queryset, before any view code runs."""
 
 import datetime
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import (
@@ -564,6 +566,17 @@ def claim_clinicians_cover(*, claim: Claim, today: datetime.date | None = None):
             )
         )
     return covers
+
+
+def claim_duplicate_key(values: Mapping[str, Any]) -> tuple[str, int, datetime.date] | None:
+    """What makes two claims possible duplicates, from a claim's values by column (a record's,
+    or a claim's own __dict__): NHS number, practice and incident date (or the start of the
+    incident's range). None if any is unknown."""
+    incident = values.get("incident_date") or values.get("incident_date_from")
+    number, practice_id = values.get("claimant_nhs_number"), values.get("practice_id")
+    if not number or practice_id is None or incident is None:
+        return None
+    return number, practice_id, incident
 
 
 def claims_earliest_by_duplicate_key(keys) -> dict[tuple[str, int, datetime.date], int]:

@@ -26,7 +26,12 @@ from claims.models import (
 )
 from claims.money import pounds
 from claims.routing_services import claims_route
-from claims.selectors import claim_fields_editable_by, claims_editable_by
+from claims.selectors import (
+    claim_duplicate_key,
+    claim_fields_editable_by,
+    claims_earliest_by_duplicate_key,
+    claims_editable_by,
+)
 from handlers.models import Handler
 from handlers.permissions import is_auditor, is_caseworker, user_role
 from members.models import Member
@@ -104,6 +109,10 @@ def claim_create(
     claim = Claim(**_claimant_fields(fields))
     claim.reference = claim_references_allocate(count=1)[0]
     claim.full_clean(exclude=["reference"])
+    # Flagged for a caseworker as an import flags it: never merged, never silently doubled.
+    key = claim_duplicate_key(claim.__dict__)
+    if key is not None and claim.possible_duplicate_of_id is None:
+        claim.possible_duplicate_of_id = claims_earliest_by_duplicate_key([key]).get(key)
     claim.save()
     ClaimClinician.objects.bulk_create(
         ClaimClinician(claim=claim, member=member, position=position)

@@ -45,6 +45,32 @@ def test_creating_a_claim_gives_it_a_reference_its_clinicians_and_an_audit_row(c
     assert event.after["clinicians"] == [gp.key]
 
 
+def test_a_claim_recorded_by_hand_is_flagged_as_a_possible_duplicate_as_an_import_is(caseworker):
+    practice, day = PracticeFactory(), datetime.date(2018, 11, 12)
+    same = {"claimant_nhs_number": "9434765919", "practice": practice}
+    earliest = ClaimFactory(**same, incident_date=day)
+    ClaimFactory(**same, incident_date=day)  # later than earliest: not the one pointed at
+
+    def recorded(**facts):
+        return claim_create(
+            actor=caseworker,
+            matter_type="claim",
+            claimant_name="Ada Lovelace",
+            care_setting="general_practice",
+            activity="nhs_primary_medical_services",
+            **facts,
+        )
+
+    assert recorded(**same, incident_date=day).possible_duplicate_of == earliest
+    # A range starting that day has the same key; a day apart, another practice, no number: not.
+    ranged = recorded(**same, incident_date_from=day, incident_date_to=day)
+    assert ranged.possible_duplicate_of == earliest
+    assert recorded(**same, incident_date=day.replace(day=13)).possible_duplicate_of is None
+    elsewhere = {**same, "practice": PracticeFactory()}
+    assert recorded(**elsewhere, incident_date=day).possible_duplicate_of is None
+    assert recorded(practice=practice, incident_date=day).possible_duplicate_of is None
+
+
 def test_a_claim_with_an_invalid_nhs_number_is_refused_and_nothing_is_written(caseworker):
     with pytest.raises(ValidationError) as error:
         claim_create(
