@@ -4,8 +4,8 @@ claim in a fixed number of queries; every change goes through claims.services an
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db.models import prefetch_related_objects
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -41,6 +41,7 @@ from claims.selectors import (
     claim_clinicians_cover,
     claim_history,
     claim_money,
+    claim_page_prefetches,
     claim_possible_duplicates,
     claim_routing_history,
     claims_for_page,
@@ -113,6 +114,11 @@ CLAIM_COMPUTED_FIELDS = (
     "created_at",
     "updated_at",
 )
+
+
+def _is_claim_page(request) -> bool:
+    match = request.resolver_match
+    return match is not None and match.url_name == "claims_claim_change"
 
 
 @admin.register(Claim)
@@ -189,13 +195,12 @@ class ClaimAdmin(CaseworkerAdmin):
         )
 
     def get_object(self, request, object_id, from_field=None):
-        """The claim with everything its page shows, read once for the form and the panels."""
-        field = Claim._meta.pk if from_field is None else Claim._meta.get_field(from_field)
-        try:
-            key = field.to_python(object_id)
-        except (ValidationError, ValueError):
-            return None
-        return claims_for_page(self.get_queryset(request).filter(**{field.name: key})).first()
+        """On the claim page (GET), the claim with everything its page shows, read once for the
+        form and the panels; elsewhere (saves, actions, history) the claim alone."""
+        claim = super().get_object(request, object_id, from_field)
+        if claim is not None and request.method == "GET" and _is_claim_page(request):
+            prefetch_related_objects([claim], *claim_page_prefetches())
+        return claim
 
     def get_ordering(self, request):
         if request.GET.get("triage") == "queue":
@@ -378,7 +383,12 @@ class ClaimAdmin(CaseworkerAdmin):
     def claim_panels(self, request, obj) -> dict:
         """What the claim page shows above the form: a fixed number of queries (pinned by
         tests/admin/test_queries.py)."""
-        claim = obj
+        # A form sent back with errors has put its values on obj: the panels show what is stored.
+        claim = (
+            obj
+            if request.method == "GET"
+            else claims_for_page(self.get_queryset(request)).get(pk=obj.pk)
+        )
         if request.method == "GET":
             claim_viewed(claim=claim, actor=request.user, channel="admin")
         deadlines = list(claim.deadlines.all())

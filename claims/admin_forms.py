@@ -85,7 +85,7 @@ class ClaimAdminForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["expected_version"].initial = self.instance.version
-            # model_to_dict gave the clinicians as members; the box shows their keys.
+            # The box shows the clinicians' keys, in the sender's order.
             self.initial["clinicians"] = "\n".join(
                 link.member.key for link in claim_clinician_links(self.instance)
             )

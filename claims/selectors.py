@@ -340,10 +340,17 @@ def claim_for_page(*, user, reference: str) -> Claim | None:
 
 
 def claims_for_page(claims: QuerySet[Claim]) -> QuerySet[Claim]:
-    """Claims with everything their page shows read with them, a query for each kind of thing
-    (clinicians, segments, deadlines and their history, notes, reserves, payments) whatever
-    the claim holds: the portal's claim page and the admin's."""
+    """Claims with everything their page shows read with them (claim_page_prefetches)."""
     return claims.select_related("practice", "assigned_to", "source_organisation").prefetch_related(
+        *claim_page_prefetches()
+    )
+
+
+def claim_page_prefetches() -> list[Prefetch]:
+    """What a claim's page shows beside the claim, a query for each kind of thing (clinicians,
+    segments, deadlines and their history, notes, reserves, payments) whatever the claim holds:
+    the portal's claim page and the admin's."""
+    return [
         Prefetch(
             "claim_clinicians",
             queryset=ClaimClinician.objects.select_related("member").order_by("position", "pk"),
@@ -373,7 +380,7 @@ def claims_for_page(claims: QuerySet[Claim]) -> QuerySet[Claim]:
             "payments",
             queryset=Payment.objects.select_related("recorded_by").order_by("-paid_on", "-id"),
         ),
-    )
+    ]
 
 
 def deadlines_open_for(
@@ -508,7 +515,8 @@ def claim_clinician_links(claim: Claim) -> list[ClaimClinician]:
 
 def claim_clinicians_cover(*, claim: Claim, today: datetime.date | None = None):
     """Each clinician of the claim with their memberships on the incident date, in the order
-    the sender gave. Three queries whatever the number of clinicians."""
+    the sender gave. Three queries whatever the number of clinicians (two if the claim was read
+    with its clinicians, claims_for_page)."""
     today = today or timezone.localdate()
     on = claim.incident_date or claim.incident_date_from
     clinicians = [link.member for link in claim_clinician_links(claim)]

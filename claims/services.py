@@ -491,7 +491,6 @@ def claims_reroute_preview(*, claim_ids: Sequence[int], actor: Actor):
 
 
 @transaction.atomic
-@transaction.atomic
 def claim_change(
     *,
     claim: Claim,
@@ -558,7 +557,7 @@ def claim_change(
 
 def _clinicians_replace(
     locked: Claim, members: Sequence[Member]
-) -> tuple[list[tuple[str, str]], list[tuple[str, str]]] | None:
+) -> tuple[list[str], list[str]] | None:
     """Name the claim's clinicians, in order (routing orders segments by clinician, domain.md
     §4); returns their keys before and after, or None if they are the same."""
     keys = [member.key for member in members]
@@ -578,25 +577,6 @@ def _clinicians_replace(
         for position, member in enumerate(members)
     )
     return before, keys
-
-
-def claim_clinicians_set(
-    *,
-    claim: Claim,
-    actor: Actor,
-    members: Sequence[Member],
-    expected_version: int | None,
-    reason: str = "",
-) -> Claim:
-    """Name the clinicians involved in a claim. Clinicians are a routing fact, so only
-    caseworkers change them, and the claim is routed again at once."""
-    return claim_change(
-        claim=claim,
-        actor=actor,
-        expected_version=expected_version,
-        reason=reason,
-        clinicians=members,
-    )
 
 
 @transaction.atomic

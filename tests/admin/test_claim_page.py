@@ -228,6 +228,22 @@ def test_a_save_over_someone_elses_change_is_refused(signed_in, caseworker, mps_
     assert Claim.objects.get(pk=mps_claim.pk).description == note
 
 
+def test_a_form_sent_back_with_errors_leaves_the_panels_showing_what_is_stored(
+    signed_in, mps_claim
+):
+    Claim.objects.filter(pk=mps_claim.pk).update(description="As stored")
+    data = _form_data(signed_in.get(change_url(mps_claim)))
+    data["description"] = "Typed but never saved"
+    data["claimant_nhs_number"] = "123"
+    response = signed_in.post(change_url(mps_claim), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    shown = page.split('class="claims-description">', 1)[1].split("</p>")[0]
+    assert shown == "As stored"
+    assert "Typed but never saved" in page  # the form keeps what was typed, to correct it
+    assert Claim.objects.get(pk=mps_claim.pk).description == "As stored"
+
+
 def test_a_caseworker_records_a_claim_which_is_routed_and_given_deadlines(signed_in, mps_claim):
     from django.urls import reverse
 

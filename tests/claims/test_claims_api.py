@@ -291,6 +291,18 @@ def test_a_stale_if_match_is_412_and_changes_nothing(caseworker):
     assert claim.stage == "investigation"
 
 
+def test_an_empty_patch_checks_its_if_match_and_changes_nothing(caseworker, auditor):
+    claim = recorded("MDU")
+    api = client_for(caseworker)
+    current, stale = f'"{claim.version}"', f'"{claim.version - 1}"'
+    assert patch(api, claim, {}, stale).status_code == 412
+    assert patch(client_for(auditor), claim, {}, current).status_code == 403
+    answer = patch(api, claim, {}, current)
+    assert answer.status_code == 200 and answer["ETag"] == current
+    claim.refresh_from_db()
+    assert claim.version == int(current.strip('"'))
+
+
 def test_a_patch_with_the_current_version_changes_and_answers_the_new_etag(caseworker):
     claim = recorded("MDU")
     response = patch(
