@@ -16,6 +16,12 @@ from config.postgres_copy import copy_lines, copy_text, json_text
 Actor = AbstractBaseUser | AnonymousUser | None
 
 
+def actor_user(actor: Actor) -> AbstractBaseUser | None:
+    """The person a "who" column stores for an actor: None for the system (no actor) or anyone
+    not signed in, whose label says who it was."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime.date | datetime.datetime):
         return value.isoformat()
@@ -64,7 +70,7 @@ def _event(
     after: Mapping[str, Any] | None,
     reason: str,
 ) -> AuditEvent:
-    user = actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user = actor_user(actor)
     return AuditEvent(
         actor=user,
         actor_label=actor_label,
@@ -112,13 +118,15 @@ class AuditSubject:
     text: str
 
 
+# One audited change: the object (or its name), its state before and after (None: none).
+AuditChange = tuple[models.Model | AuditSubject, Mapping[str, Any] | None, Mapping[str, Any] | None]
+
+
 def audit_record_many(
     *,
     actor: Actor,
     action: str,
-    changes: Iterable[
-        tuple[models.Model | AuditSubject, Mapping[str, Any] | None, Mapping[str, Any] | None]
-    ],
+    changes: Iterable[AuditChange],
     reason: str = "",
     actor_label: str = "",
 ) -> int:
@@ -140,15 +148,14 @@ def audit_lines(
     *,
     actor: Actor,
     action: str,
-    changes: Iterable[
-        tuple[models.Model | AuditSubject, Mapping[str, Any] | None, Mapping[str, Any] | None]
-    ],
+    changes: Iterable[AuditChange],
     reason: str = "",
     actor_label: str = "",
 ) -> list[str]:
     """The audit rows of audit_record_many as COPY lines, made without the database, so that a
     bulk import can prepare them on another thread while the database writes something else."""
-    user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user = actor_user(actor)
+    user_id = user.pk if user else None
     # The fields every row shares are formatted once (copy_lines).
     shared = "\t".join(map(copy_text, (timezone.now(), user_id, actor_label, action)))
     reason_field = copy_text(reason)

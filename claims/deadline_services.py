@@ -14,7 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from audit.services import Actor, audit_record
+from audit.services import Actor, actor_user, audit_record
 from claims import deadlines as rules
 from claims.models import (
     COMPLETION_DATE_FIELDS,
@@ -45,6 +45,8 @@ _CLAIM_COLUMNS = (
     "claimant_lacks_capacity",
 )
 _TRACKED = ("due_on", "suspended", "status", "met_on", "non_working_day", "source", "category")
+# A deadline row as the bulk paths write it (after its id, which they take from the sequence).
+_DEADLINE_COLUMNS = ("claim_id", "kind", *_TRACKED, "remind_on", "waived_reason", "updated_at")
 
 
 def reminder_offsets() -> tuple[int, ...]:
@@ -111,7 +113,7 @@ def claims_deadlines_recompute(
                 today=today,
             )
         )
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor_user(actor)
     existing: dict[tuple[int, str], Deadline] = {
         (d.claim_id, d.kind): d for d in Deadline.objects.filter(claim_id__in=claim_ids)
     }
@@ -146,7 +148,7 @@ def claims_deadlines_recompute(
     now = timezone.now()
     ids = copy_new(
         Deadline,
-        ("claim_id", "kind", *_TRACKED, "remind_on", "waived_reason", "updated_at"),
+        _DEADLINE_COLUMNS,
         (
             (d.claim_id, d.kind, *(getattr(d, n) for n in _TRACKED), d.remind_on, "", now)
             for d in created
@@ -189,15 +191,7 @@ class NewDeadlines:
     changes: list[str]
 
 
-_NEW_DEADLINE_COLUMNS = (
-    "id",
-    "claim_id",
-    "kind",
-    *_TRACKED,
-    "remind_on",
-    "waived_reason",
-    "updated_at",
-)
+_NEW_DEADLINE_COLUMNS = ("id", *_DEADLINE_COLUMNS)
 _CHANGE_COLUMNS = ("deadline_id", "at", "actor_id", "actor_label", "reason", "before", "after")
 
 
@@ -222,7 +216,7 @@ def new_claims_deadlines(
     a bulk import prepares them on another thread while the previous slice is written. Each
     row's fields in _NEW_DEADLINE_COLUMNS order after the id; each history entry's after the
     deadline id, its `after` the state _state gives."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor_user(actor)
     now = timezone.now()
     stamped = copy_text(now)
     # What every history entry of the call shares, formatted once.

@@ -20,7 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from audit.services import Actor, AuditSubject, audit_lines, audit_lines_write
+from audit.services import Actor, AuditSubject, actor_user, audit_lines, audit_lines_write
 from claims.models import (
     ROUTING_FACT_FIELDS,
     Activity,
@@ -434,7 +434,8 @@ def decision_writes(
     if not changed:
         return None
 
-    user_id = actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+    user = actor_user(actor)
+    user_id = user.pk if user else None
     cause = cause[:200]
     # The fields every decision row of the batch shares, formatted once (copy_lines).
     batch_fields = "\t".join(
@@ -660,7 +661,7 @@ def new_claims_decision_writes(
     new_claims=True). The ClaimRows carry the new ids and an empty placement (never routed
     before). Pure: the import prepares them on another thread. Arrivals are in the outcome, for
     the import to announce once per batch."""
-    writes = decision_writes(
+    return decision_writes(
         decided=decided,
         record_all=True,
         actor=actor,
@@ -669,17 +670,6 @@ def new_claims_decision_writes(
         decision_date=decision_date,
         organisations=lambda: organisations,
         announce_arrivals=False,
-    )
-    return writes
-
-
-def claims_cover_book(
-    claims: Iterable[ClaimRow], *, agreements: Sequence[routing.Agreement]
-) -> CoverBook:
-    """What claims_decide reads of these claims' clinicians: memberships and employments."""
-    return cover_book_for(
-        (member_id for claim in claims for member_id, _ in claim.clinicians),
-        agreements=agreements,
     )
 
 
@@ -691,10 +681,13 @@ def claims_decide(
     book: CoverBook | None = None,
 ) -> list[tuple[ClaimRow, Ruling]]:
     """Decide, without writing: each claim with the ruling on its facts. Given the agreements
-    and the clinicians' cover book (claims_cover_book), it reads nothing."""
+    and the clinicians' cover book (cover_book_for), it reads nothing."""
     agreements = agreements_as_facts() if agreements is None else tuple(agreements)
     if book is None:
-        book = claims_cover_book(claims, agreements=agreements)
+        book = cover_book_for(
+            (member_id for claim in claims for member_id, _ in claim.clinicians),
+            agreements=agreements,
+        )
     known = _rulings.under(agreements)
     decided = []
     for claim in claims:
@@ -867,7 +860,7 @@ def routing_job_start(
         kind=kind,
         agreement=agreement,
         decision_date=decision_date or timezone.localdate(),
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor_user(actor),
     )
     transaction.on_commit(lambda: routing_job_run_task.delay(job.pk))
     return job

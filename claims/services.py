@@ -9,7 +9,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from audit.services import Actor, audit_diff, audit_record, audit_snapshot
+from audit.services import Actor, actor_user, audit_diff, audit_record, audit_snapshot
 from claims.deadline_services import claims_deadlines_recompute
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
@@ -344,7 +344,7 @@ def reserve_set(
         head=head,
         amount=amount,
         reason=reason[:300],
-        set_by=actor if getattr(actor, "is_authenticated", False) else None,
+        set_by=actor_user(actor),
         set_by_label=actor_label,
     )
     _claim_version_bump(locked)
@@ -394,7 +394,7 @@ def payment_record(
         payee_type=payee_type,
         payee_name=payee_name[:200],
         reference=reference[:100],
-        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+        recorded_by=actor_user(actor),
         recorded_by_label=actor_label,
     )
     _claim_version_bump(locked)
@@ -418,7 +418,7 @@ def note_add(*, claim: Claim, actor: Actor, text: str, actor_label: str = "") ->
     locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=None)
     note = ClaimNote.objects.create(
         claim=locked,
-        author=actor if getattr(actor, "is_authenticated", False) else None,
+        author=actor_user(actor),
         author_label=actor_label,
         text=text,
     )
