@@ -81,6 +81,7 @@ from claims.routing_services import (
 )
 from claims.selectors import (
     claim_duplicate_key,
+    claims_by_sender_reference,
     claims_current_reserves,
     claims_earliest_by_duplicate_key,
 )
@@ -1461,13 +1462,10 @@ class ClaimImporter(Importer):
     def resolve(self, rows, run):
         practices = practice_ids_by_code(r["practice"] for _, r in rows if r.get("practice"))
         members = members_by_key(key for _, r in rows for key in r.get("clinicians", ()))
-        existing = {
-            claim.external_ref: claim
-            for claim in Claim.objects.filter(
-                source_organisation_id=run.batch.organisation_id,
-                external_ref__in=[r["external_ref"] for _, r in rows],
-            )
-        }
+        existing = claims_by_sender_reference(
+            organisation_id=run.batch.organisation_id,
+            references=[r["external_ref"] for _, r in rows],
+        )
         resolved = []
         for row, record in rows:
             problems = len(run.errors)

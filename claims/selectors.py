@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import (
     Count,
     Exists,
@@ -41,7 +42,7 @@ from claims.models import (
     Stage,
 )
 from claims.routing_services import Placement
-from config.postgres_copy import AnyOf
+from config.postgres_copy import AnyOf, array_literal
 from handlers.models import NHSR_CODE, Handler
 from handlers.permissions import handler_for, is_caseworker, sees_every_claim
 from members.models import Employment, Member, Membership, Practice
@@ -594,6 +595,31 @@ def claims_earliest_by_duplicate_key(keys) -> dict[tuple[str, int, datetime.date
     keys = set(keys)
     if not keys:
         return {}
+    if connection.vendor == "postgresql":
+        # Each key probes the index. Asked as `number = ANY(...) AND practice = ANY(...)`, a
+        # planner without fresh statistics (a first large import, or autovacuum behind) walked
+        # every claim of those practices, including the batch's own uncommitted rows: 100 ms
+        # a 2,000-claim slice at 460,000 claims and growing, against 4 ms this way.
+        numbers, practices, dates = zip(*keys, strict=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT key.number, key.practice_id, key.incident_on, min(claim.id)
+                  FROM unnest(%s::varchar[], %s::bigint[], %s::date[])
+                       AS key(number, practice_id, incident_on)
+                  JOIN claims_claim AS claim
+                    ON claim.claimant_nhs_number = key.number
+                   AND claim.practice_id = key.practice_id
+                   AND COALESCE(claim.incident_date, claim.incident_date_from) = key.incident_on
+                 GROUP BY 1, 2, 3
+                """,
+                [
+                    array_literal(numbers),
+                    array_literal(practices),
+                    array_literal([d.isoformat() for d in dates]),
+                ],
+            )
+            return {(number, practice_id, on): pk for number, practice_id, on, pk in cursor}
     found = (
         Claim.objects.filter(AnyOf(F("claimant_nhs_number"), list({k[0] for k in keys})))
         .filter(AnyOf(F("practice_id"), list({k[1] for k in keys})))
@@ -603,6 +629,36 @@ def claims_earliest_by_duplicate_key(keys) -> dict[tuple[str, int, datetime.date
     )
     # Highest id first, so the earliest claim of each key is the one left standing.
     return {key: pk for *fields, pk in found if (key := tuple(fields)) in keys}
+
+
+def claims_by_sender_reference(*, organisation_id: int, references) -> dict[str, Claim]:
+    """The stored claims a sender gave these references (external_ref), by reference: what an
+    import updates rather than creates. One query."""
+    references = list(dict.fromkeys(r for r in references if r))
+    if not references:
+        return {}
+    if connection.vendor == "postgresql":
+        # One probe of the unique (sender, reference) index each. LIMIT 1 (the index allows no
+        # more) keeps a planner without fresh statistics from reading every claim of the
+        # sender instead: 160 ms a 2,000-claim slice at 460,000 claims, against 7 ms.
+        claims = Claim.objects.raw(
+            """
+            SELECT claim.*
+              FROM unnest(%s::varchar[]) AS given(reference)
+             CROSS JOIN LATERAL (
+                   SELECT * FROM claims_claim
+                    WHERE source_organisation_id = %s
+                      AND external_ref = given.reference
+                      AND external_ref <> ''
+                    LIMIT 1) AS claim
+            """,
+            [array_literal(references), organisation_id],
+        )
+    else:
+        claims = Claim.objects.filter(
+            source_organisation_id=organisation_id, external_ref__in=references
+        ).order_by()
+    return {claim.external_ref: claim for claim in claims}
 
 
 def claim_possible_duplicates(*, claim: Claim) -> list[tuple[int, str]]:
