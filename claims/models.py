@@ -213,6 +213,8 @@ class Claim(models.Model):
         on_delete=models.SET_NULL,
         related_name="possible_duplicates",
         help_text="An earlier claim with the same NHS number, practice and incident date.",
+        # Indexed only where set (Meta.indexes): most claims are no one's duplicate.
+        db_index=False,
     )
 
     # Optimistic locking: every service write bumps it; a stale If-Match is refused.
@@ -280,6 +282,13 @@ class Claim(models.Model):
                 condition=Q(status="open")
                 & (Q(needs_triage=True) | Q(possible_duplicate_of__isnull=False)),
                 name="claim_triage_open",
+            ),
+            # A claim's possible duplicates and the possible-duplicate filter; the rest, most
+            # claims, point nowhere and cost no index entry when written.
+            models.Index(
+                fields=["possible_duplicate_of"],
+                condition=Q(possible_duplicate_of__isnull=False),
+                name="claim_possible_duplicate_of",
             ),
             # The incident-date filter matches any part of a range; ranges are few.
             models.Index(
