@@ -1324,6 +1324,8 @@ def _repeats_among_marked(claim_ids: array) -> int:
     the earliest of them, unless it already points at a claim earlier still, as if each had
     been read after the one before. One statement, which writes only the repeats it corrects.
     Returns how many."""
+    if not claim_ids:
+        return 0
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -1333,7 +1335,7 @@ def _repeats_among_marked(claim_ids: array) -> int:
                            min(id) OVER (PARTITION BY claimant_nhs_number, practice_id,
                                          COALESCE(incident_date, incident_date_from)) AS earliest
                       FROM claims_claim
-                     WHERE id = ANY(%s::bigint[])
+                     WHERE id = ANY(%s::bigint[]) AND id BETWEEN %s AND %s
                        AND claimant_nhs_number <> '' AND practice_id IS NOT NULL
                        AND COALESCE(incident_date, incident_date_from) IS NOT NULL) AS repeat
              WHERE claim.id = repeat.id
@@ -1341,7 +1343,9 @@ def _repeats_among_marked(claim_ids: array) -> int:
                AND (claim.possible_duplicate_of_id IS NULL
                     OR claim.possible_duplicate_of_id > repeat.earliest)
             """,
-            [array_literal(claim_ids)],
+            # The bounds let the planner walk the primary key over the batch's ids, where for
+            # `= ANY` of 100,000 ids alone it read every claim (430 ms for 30,000 at 590,000).
+            [array_literal(claim_ids), min(claim_ids), max(claim_ids)],
         )
         return cursor.rowcount
 
