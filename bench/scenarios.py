@@ -668,13 +668,17 @@ def _admin_population(cursor, count: int, today) -> None:
     )
     cursor.execute(
         """
+        WITH member AS MATERIALIZED (
+             -- Only this scenario's GPs, picked before their numbers are read as integers: an
+             -- earlier scenario's demo staff have registration numbers that are not.
+             SELECT id, registration_number::int AS number
+               FROM members_member
+              WHERE registration_body = 'GMC' AND registration_number ~ '^30[0-9]{5}$')
         INSERT INTO members_membership (member_id, organisation_id, start_date, end_date)
         SELECT member.id, mdo.id, date '2000-01-01', NULL
-          FROM members_member AS member
+          FROM member
           JOIN members_defenceorganisation AS mdo
-            ON mdo.code = (ARRAY['MPS', 'MDU', 'MDDUS'])
-                          [1 + (member.registration_number::int - 3000000) %% 3]
-         WHERE member.registration_number >= '3000000' AND member.registration_number < '3100000'
+            ON mdo.code = (ARRAY['MPS', 'MDU', 'MDDUS'])[1 + (member.number - 3000000) %% 3]
         """,
         [],
     )
