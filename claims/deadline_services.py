@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from audit.services import Actor, actor_user, audit_record
@@ -24,6 +25,7 @@ from claims.models import (
     DeadlineChange,
 )
 from config.postgres_copy import (
+    AnyOf,
     copy_into,
     copy_lines,
     copy_new,
@@ -115,7 +117,8 @@ def claims_deadlines_recompute(
         )
     user = actor_user(actor)
     existing: dict[tuple[int, str], Deadline] = {
-        (d.claim_id, d.kind): d for d in Deadline.objects.filter(claim_id__in=claim_ids)
+        (d.claim_id, d.kind): d
+        for d in Deadline.objects.filter(AnyOf(F("claim_id"), list(claim_ids)))
     }
     created, updated, history, seen = [], [], [], set()
     claims = Claim.objects.filter(pk__in=claim_ids).values(*_CLAIM_COLUMNS)

@@ -88,6 +88,7 @@ from claims.selectors import (
 from config.api_errors import api_error
 from config.bulk_pace import paced_for_bulk
 from config.postgres_copy import (
+    AnyOf,
     array_literal,
     constraints_checked_per_statement,
     copy_into,
@@ -1548,7 +1549,7 @@ class ClaimImporter(Importer):
         ids = [item.existing.pk for item in items]
         stored_clinicians = defaultdict(list)
         for claim_id, member_id in (
-            ClaimClinician.objects.filter(claim_id__in=ids)
+            ClaimClinician.objects.filter(AnyOf(F("claim_id"), ids))
             .order_by("claim_id", "position", "pk")
             .values_list("claim_id", "member_id")
         ):
@@ -1596,7 +1597,9 @@ class ClaimImporter(Importer):
         elif changed:
             Claim.objects.bulk_update(changed, ["version", "updated_at"], batch_size=SUB_BATCH)
         if new_clinicians:
-            ClaimClinician.objects.filter(claim_id__in=[pk for pk, _ in new_clinicians]).delete()
+            ClaimClinician.objects.filter(
+                AnyOf(F("claim_id"), [pk for pk, _ in new_clinicians])
+            ).delete()
             copy_into(
                 ClaimClinician,
                 ("claim_id", "member_id", "position"),

@@ -228,7 +228,7 @@ def claims_current_reserves(claim_ids) -> dict[int, dict[str, Decimal]]:
     revisions; DISTINCT ON would tie this to PostgreSQL, and the demo runs on SQLite.)"""
     current: dict[int, dict[str, Decimal]] = {}
     for claim_id, head, amount in (
-        Reserve.objects.filter(claim_id__in=list(claim_ids))
+        Reserve.objects.filter(AnyOf(F("claim_id"), list(claim_ids)))
         .order_by("claim_id", "head", "-created_at", "-id")
         .values_list("claim_id", "head", "amount")
     ):
@@ -306,7 +306,9 @@ def claims_next_deadlines(claim_ids) -> dict[int, Deadline]:
     page of claims."""
     soonest: dict[int, Deadline] = {}
     for deadline in Deadline.objects.filter(
-        claim_id__in=list(claim_ids), status__in=UNMET_DEADLINE_STATUSES, due_on__isnull=False
+        AnyOf(F("claim_id"), list(claim_ids)),
+        status__in=UNMET_DEADLINE_STATUSES,
+        due_on__isnull=False,
     ).order_by("claim_id", "due_on", "pk"):
         soonest.setdefault(deadline.claim_id, deadline)
     return soonest
@@ -687,7 +689,7 @@ def claim_assignees(*, claims: QuerySet[Claim]):
     claim_ids = list(claims.values_list("pk", flat=True))
     # The organisations that handle a part of every one of them.
     organisation_ids = set(
-        ClaimHandling.objects.filter(claim_id__in=claim_ids)
+        ClaimHandling.objects.filter(AnyOf(F("claim_id"), claim_ids))
         .values("organisation_id")
         .annotate(claims=Count("claim_id", distinct=True))
         .filter(claims=len(claim_ids))
