@@ -203,6 +203,8 @@ class Claim(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_claims",
+        # Indexed only where set (Meta.indexes): a claim arrives with no one on it.
+        db_index=False,
     )
     # Same NHS number, practice and incident date as a claim already recorded: flagged for a
     # caseworker to decide, never merged or dropped silently.
@@ -265,7 +267,6 @@ class Claim(models.Model):
             models.Index(fields=["stage"], name="claim_stage"),
             models.Index(fields=["status", "stage"], name="claim_status_stage"),
             models.Index(fields=["incident_date"], name="claim_incident_date"),
-            models.Index(fields=["incident_date_from"], name="claim_incident_from"),
             models.Index(fields=["notified_on"], name="claim_notified_on"),
             models.Index(fields=["claimant_name"], name="claim_claimant_name"),
             models.Index(fields=["external_ref"], name="claim_external_ref"),
@@ -290,11 +291,23 @@ class Claim(models.Model):
                 condition=Q(possible_duplicate_of__isnull=False),
                 name="claim_possible_duplicate_of",
             ),
-            # The incident-date filter matches any part of a range; ranges are few.
+            # The incident-date filter matches any part of a range; ranges are few, so both
+            # ends are indexed only where the claim has a range.
+            models.Index(
+                fields=["incident_date_from"],
+                condition=Q(incident_date_from__isnull=False),
+                name="claim_incident_from",
+            ),
             models.Index(
                 fields=["incident_date_to"],
                 condition=Q(incident_date_to__isnull=False),
                 name="claim_incident_to",
+            ),
+            # "Assigned to me" and the assignee filters; unassigned claims cost no entry.
+            models.Index(
+                fields=["assigned_to"],
+                condition=Q(assigned_to__isnull=False),
+                name="claim_assigned_to",
             ),
             # The flag filter: the rarer routing flag, newest first.
             models.Index(
