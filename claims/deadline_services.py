@@ -116,12 +116,12 @@ def claims_deadlines_recompute(
             )
         )
     user = actor_user(actor)
+    claim_ids = list(claim_ids)
     existing: dict[tuple[int, str], Deadline] = {
-        (d.claim_id, d.kind): d
-        for d in Deadline.objects.filter(AnyOf(F("claim_id"), list(claim_ids)))
+        (d.claim_id, d.kind): d for d in Deadline.objects.filter(AnyOf(F("claim_id"), claim_ids))
     }
     created, updated, history, seen = [], [], [], set()
-    claims = Claim.objects.filter(pk__in=claim_ids).values(*_CLAIM_COLUMNS)
+    claims = Claim.objects.filter(AnyOf(F("pk"), claim_ids)).values(*_CLAIM_COLUMNS)
     for values in claims:
         for computed in rules.compute_deadlines(_claim_dates(values), today=today):
             key = (values["pk"], computed.kind)

@@ -203,8 +203,6 @@ class Claim(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_claims",
-        # Indexed only where set (Meta.indexes): a claim arrives with no one on it.
-        db_index=False,
     )
     # Same NHS number, practice and incident date as a claim already recorded: flagged for a
     # caseworker to decide, never merged or dropped silently.
@@ -302,12 +300,6 @@ class Claim(models.Model):
                 fields=["incident_date_to"],
                 condition=Q(incident_date_to__isnull=False),
                 name="claim_incident_to",
-            ),
-            # "Assigned to me" and the assignee filters; unassigned claims cost no entry.
-            models.Index(
-                fields=["assigned_to"],
-                condition=Q(assigned_to__isnull=False),
-                name="claim_assigned_to",
             ),
             # The flag filter: the rarer routing flag, newest first.
             models.Index(

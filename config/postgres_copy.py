@@ -59,6 +59,8 @@ class AnyOf(In):
         return super().get_prep_lookup()
 
     def as_postgresql(self, compiler, connection):
+        if hasattr(self.rhs, "as_sql"):  # a subquery: PostgreSQL plans it as one, as for IN
+            return super().as_sql(compiler, connection)
         lhs, lhs_params = self.process_lhs(compiler, connection)
         values = [value for value in self.rhs if value is not None]
         if not values:

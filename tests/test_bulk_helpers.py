@@ -48,6 +48,11 @@ def test_any_of_matches_exactly_the_given_ids():
     assert not Claim.objects.filter(AnyOf(F("pk"), [])).exists()
     references = Claim.objects.filter(AnyOf(F("reference"), [claims[1].reference, 'x"y']))
     assert list(references) == [claims[1]]
+    # A queryset stays a subquery, as it would in `__in`.
+    some = Claim.objects.filter(pk__in=wanted[:2]).values("pk")
+    assert sorted(Claim.objects.filter(AnyOf(F("pk"), some)).values_list("pk", flat=True)) == (
+        sorted(wanted[:2])
+    )
 
 
 def test_array_literals_read_back_as_the_same_values():
