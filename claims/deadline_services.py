@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from audit.services import Actor, actor_user, audit_record
+from audit.services import Actor, actor_user_id, audit_record
 from claims import deadlines as rules
 from claims.models import (
     COMPLETION_DATE_FIELDS,
@@ -115,7 +115,7 @@ def claims_deadlines_recompute(
                 today=today,
             )
         )
-    user = actor_user(actor)
+    user_id = actor_user_id(actor)
     claim_ids = list(claim_ids)
     existing: dict[tuple[int, str], Deadline] = {
         (d.claim_id, d.kind): d for d in Deadline.objects.filter(AnyOf(F("claim_id"), claim_ids))
@@ -173,7 +173,7 @@ def claims_deadlines_recompute(
             (
                 deadline.pk,
                 now,
-                user.pk if user else None,
+                user_id,
                 actor_label,
                 reason[:300],
                 json_text(before),
@@ -219,11 +219,10 @@ def new_claims_deadlines(
     a bulk import prepares them on another thread while the previous slice is written. Each
     row's fields in _NEW_DEADLINE_COLUMNS order after the id; each history entry's after the
     deadline id, its `after` the state _state gives."""
-    user = actor_user(actor)
     now = timezone.now()
     stamped = copy_text(now)
     # What every history entry of the call shares, formatted once.
-    shared = "\t".join(map(copy_text, (now, user.pk if user else None, actor_label, reason[:300])))
+    shared = "\t".join(map(copy_text, (now, actor_user_id(actor), actor_label, reason[:300])))
     rows, changes = [], []
     for values in new_claims:
         claim_id = values["pk"]

@@ -1259,7 +1259,7 @@ class _ClaimsSlice:
         self.book = cover_book_for(self.roles, agreements=self.agreements)
         self.organisations = run.organisations()
         keys = [claim_duplicate_key(item.values) for item in self.new_items]
-        earliest = claims_earliest_by_duplicate_key(k for k in keys if k is not None)
+        earliest = claims_earliest_by_duplicate_key(keys)
         # Claimed now, in row order, so that a later slice prepared before this one is stored
         # still points at this slice's claims.
         self.duplicate_of = []
@@ -1537,8 +1537,7 @@ class ClaimImporter(Importer):
         return _ClaimsSlice(resolved, run)
 
     def finish(self, run):
-        if run.read_apart_claims:
-            _repeats_among_marked(run.read_apart_claims)
+        _repeats_among_marked(run.read_apart_claims)
 
     @staticmethod
     def _update(items: list[ClaimUpsert], run: _Run) -> tuple[int, list[int], list[int]]:

@@ -20,7 +20,14 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from audit.services import Actor, AuditSubject, actor_user, audit_lines, audit_lines_write
+from audit.services import (
+    Actor,
+    AuditSubject,
+    actor_user,
+    actor_user_id,
+    audit_lines,
+    audit_lines_write,
+)
 from claims.models import (
     ROUTING_FACT_FIELDS,
     Activity,
@@ -434,8 +441,7 @@ def decision_writes(
     if not changed:
         return None
 
-    user = actor_user(actor)
-    user_id = user.pk if user else None
+    user_id = actor_user_id(actor)
     cause = cause[:200]
     # The fields every decision row of the batch shares, formatted once (copy_lines).
     batch_fields = "\t".join(

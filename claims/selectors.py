@@ -591,16 +591,11 @@ def claim_duplicate_key(values: Mapping[str, Any]) -> tuple[str, int, datetime.d
 
 
 def claims_earliest_by_duplicate_key(keys) -> dict[tuple[str, int, datetime.date], int]:
-    """The earliest stored claim (lowest id) for each (NHS number, practice id, incident date)
-    given, where the incident date is a claim's date or the start of its range: what marks a
-    new claim as a possible duplicate. One query, through the claim_duplicate_key index."""
-    # Only whole keys (what claim_duplicate_key gives): one without its number, practice or
-    # date matches nothing, and must not blank the arrays the others are sent in.
-    keys = {
-        (number, practice_id, on)
-        for number, practice_id, on in keys
-        if number and practice_id is not None and isinstance(on, datetime.date)
-    }
+    """The earliest stored claim (lowest id) for each key claim_duplicate_key gave (NHS number,
+    practice id, incident date, where the incident date is a claim's date or the start of its
+    range; None, for a claim without one, is skipped): what marks a new claim as a possible
+    duplicate. One query, through the claim_duplicate_key index."""
+    keys = set(keys) - {None}
     if not keys:
         return {}
     if connection.vendor == "postgresql":
