@@ -441,12 +441,14 @@ class RoutingDecision(models.Model):
     )
     decided_at = models.DateTimeField(auto_now_add=True)
     decision_date = models.DateField()
+    # Kept, without a database constraint, as AuditEvent.actor is (one decision a claim imported).
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="routing_decisions",
+        db_constraint=False,
     )
     decided_by_label = models.CharField(max_length=150, blank=True)
     cause = models.CharField(max_length=200, help_text="Why the claim was (re-)routed.")
@@ -508,7 +510,7 @@ class RoutingJob(models.Model):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="routing_jobs",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -553,7 +555,7 @@ class Deadline(models.Model):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="waived_deadlines",
         # Indexed only where set (deadline_waived_by): nearly every deadline has no waiver, and
         # an import writes three deadlines a claim.
@@ -605,8 +607,13 @@ class DeadlineChange(models.Model):
 
     deadline = models.ForeignKey(Deadline, on_delete=models.CASCADE, related_name="history")
     at = models.DateTimeField(auto_now_add=True)
+    # Kept, without a database constraint, as AuditEvent.actor is (three changes a claim imported).
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_constraint=False,
     )
     actor_label = models.CharField(max_length=150, blank=True)
     reason = models.CharField(max_length=300)
@@ -687,7 +694,7 @@ class Reserve(models.Model):
     amount = models.DecimalField(**_PENCE, validators=[MinValueValidator(Decimal("0"))])
     reason = models.CharField(max_length=300, blank=True)
     set_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     set_by_label = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -722,7 +729,7 @@ class Payment(models.Model):
     payee_name = models.CharField(max_length=200, blank=True)
     reference = models.CharField(max_length=100, blank=True, help_text="Invoice or payment ref.")
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_by_label = models.CharField(max_length=150, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -743,7 +750,7 @@ class ClaimNote(models.Model):
 
     claim = models.ForeignKey(Claim, on_delete=models.CASCADE, related_name="notes")
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     author_label = models.CharField(max_length=150, blank=True)
     text = models.TextField()
@@ -787,7 +794,7 @@ class ImportBatch(models.Model):
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="import_batches",
     )
     organisation = models.ForeignKey(

@@ -102,9 +102,14 @@ class HandlerAdmin(CaseworkerAdmin):
 
 
 class AccountAdmin(CaseworkerAdmin, UserAdmin):
-    """Accounts are managed by caseworkers, by role rather than by Django model permission."""
+    """Accounts are managed by caseworkers, by role rather than by Django model permission.
+    They are deactivated (Active unticked), never deleted: the audit trail, routing decisions
+    and deadline histories name who acted, and keep naming them (docs/decisions.md)."""
 
     list_display = ["username", "email", "first_name", "last_name", "is_active", "is_staff"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 admin.site.unregister(get_user_model())

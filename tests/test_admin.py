@@ -178,3 +178,13 @@ def test_auditor_cannot_run_the_reroute_action(client, auditor):
     )
     assert response.status_code in (200, 302, 403)
     assert not RoutingJob.objects.exists()
+
+
+def test_accounts_are_deactivated_never_deleted_in_the_admin(client, caseworker, mps_handler):
+    client.force_login(caseworker)
+    delete_page = reverse("admin:auth_user_delete", args=[mps_handler.pk])
+    assert client.get(delete_page).status_code == 403
+    assert client.post(delete_page, {"post": "yes"}).status_code == 403
+    response = client.get(changelist(type(mps_handler)))
+    assert "delete_selected" not in response.content.decode()
+    assert type(mps_handler).objects.filter(pk=mps_handler.pk).exists()

@@ -234,3 +234,33 @@ def test_a_practice_with_claims_cannot_be_deleted():
     with pytest.raises(ProtectedError), transaction.atomic():
         claim.practice.delete()
     assert Claim.objects.filter(pk=claim.pk).exists()
+
+
+def test_an_account_that_has_acted_cannot_be_deleted_and_its_records_keep_naming_it(caseworker):
+    from audit.models import AuditEvent
+    from claims.models import DeadlineChange, RoutingDecision
+    from claims.services import claim_create
+
+    claim = claim_create(
+        actor=caseworker,
+        matter_type="claim",
+        claimant_name="Ada Lovelace",
+        practice=PracticeFactory(),
+        care_setting="general_practice",
+        activity="nhs_primary_medical_services",
+        incident_date=D(2018, 11, 12),
+        letter_of_claim_on=D(2024, 3, 1),
+    )
+    records = {
+        "audit": AuditEvent.objects.filter(actor=caseworker),
+        "routing": RoutingDecision.objects.filter(claim=claim, decided_by=caseworker),
+        "deadlines": DeadlineChange.objects.filter(deadline__claim=claim, actor=caseworker),
+    }
+    counts = {name: rows.count() for name, rows in records.items()}
+    assert all(counts.values()), counts
+
+    with pytest.raises(ProtectedError), transaction.atomic():
+        caseworker.delete()
+
+    assert {name: rows.count() for name, rows in records.items()} == counts
+    assert caseworker.__class__.objects.filter(pk=caseworker.pk).exists()
