@@ -199,12 +199,19 @@ _CHANGE_COLUMNS = ("deadline_id", "at", "actor_id", "actor_label", "reason", "be
 
 
 @functools.lru_cache(maxsize=256)
-def _json_string(text: str) -> str:
-    return json.dumps(text)
+def _copied(text: str) -> tuple[str, str]:
+    """A deadline's source (one of a handful of rule texts) as a COPY field, and as a JSON
+    string already escaped for COPY: kept as written (a "§" is not turned into "\\u00a7", whose
+    backslash would make COPY's escaping rewrite every history line that holds it)."""
+    return copy_text(text), copy_text(json.dumps(text, ensure_ascii=False))
 
 
 def _json_date(day: datetime.date | None) -> str:
     return "null" if day is None else f'"{day.isoformat()}"'
+
+
+def _copy_date(day: datetime.date | None) -> str:
+    return "\\N" if day is None else day.isoformat()
 
 
 def new_claims_deadlines(
@@ -228,20 +235,22 @@ def new_claims_deadlines(
         claim_id = values["pk"]
         for c in rules.compute_deadlines(_claim_dates(values), today=today):
             remind_on = remind_on_for(c.due_on, today) if c.status == "open" else None
+            # Kinds, statuses and categories are codes and dates ISO text: nothing in them for
+            # COPY to escape, so only the source goes through copy_text (once, cached).
+            source, source_json = _copied(c.source)
             rows.append(
-                f"{claim_id}\t{copy_text(c.kind)}\t{copy_text(c.due_on)}\t"
-                f"{copy_text(c.suspended)}\t{c.status}\t{copy_text(c.met_on)}\t"
-                f"{copy_text(c.non_working_day)}\t{copy_text(c.source)}\t{c.category}\t"
-                f"{copy_text(remind_on)}\t\t{stamped}\n"
+                f"{claim_id}\t{c.kind}\t{_copy_date(c.due_on)}\t"
+                f"{'t' if c.suspended else 'f'}\t{c.status}\t{_copy_date(c.met_on)}\t"
+                f"{'t' if c.non_working_day else 'f'}\t{source}\t{c.category}\t"
+                f"{_copy_date(remind_on)}\t\t{stamped}\n"
             )
-            after = (
-                f'{{"due_on":{_json_date(c.due_on)},'
+            changes.append(
+                f'{shared}\t\\N\t{{"due_on":{_json_date(c.due_on)},'
                 f'"suspended":{"true" if c.suspended else "false"},'
                 f'"status":"{c.status}","met_on":{_json_date(c.met_on)},'
                 f'"non_working_day":{"true" if c.non_working_day else "false"},'
-                f'"source":{_json_string(c.source)},"category":"{c.category}"}}'
+                f'"source":{source_json},"category":"{c.category}"}}\n'
             )
-            changes.append(f"{shared}\t\\N\t{copy_text(after)}\n")
     return NewDeadlines(rows, changes)
 
 
