@@ -188,3 +188,17 @@ def test_accounts_are_deactivated_never_deleted_in_the_admin(client, caseworker,
     response = client.get(changelist(type(mps_handler)))
     assert "delete_selected" not in response.content.decode()
     assert type(mps_handler).objects.filter(pk=mps_handler.pk).exists()
+
+
+def test_a_deactivated_account_is_shut_out_of_the_api_and_the_sign_in(client, importer, mps_handler):
+    from tests.conftest import client_for
+
+    api = client_for(importer)
+    assert api.get("/api/v1/imports/batches/").status_code == 200
+    assert client.login(username=mps_handler.username, password="correct-horse-battery")
+    client.logout()
+    for account in (importer, mps_handler):
+        account.is_active = False
+        account.save(update_fields=["is_active"])
+    assert api.get("/api/v1/imports/batches/").status_code == 401
+    assert not client.login(username=mps_handler.username, password="correct-horse-battery")
