@@ -190,7 +190,7 @@ def test_accounts_are_deactivated_never_deleted_in_the_admin(client, caseworker,
     assert type(mps_handler).objects.filter(pk=mps_handler.pk).exists()
 
 
-def test_a_deactivated_account_is_shut_out_of_the_api_and_the_sign_in(client, importer, mps_handler):
+def test_a_deactivated_account_is_shut_out_of_the_api_and_sign_in(client, importer, mps_handler):
     from tests.conftest import client_for
 
     api = client_for(importer)
