@@ -264,3 +264,14 @@ def test_an_account_that_has_acted_cannot_be_deleted_and_its_records_keep_naming
 
     assert {name: rows.count() for name, rows in records.items()} == counts
     assert caseworker.__class__.objects.filter(pk=caseworker.pk).exists()
+
+
+def test_the_author_of_a_note_alone_cannot_be_deleted_either():
+    from claims.models import ClaimNote
+    from tests.factories import UserFactory
+
+    author = UserFactory()
+    ClaimNote.objects.create(claim=ClaimFactory(), author=author, text="Called the practice.")
+    with pytest.raises(ProtectedError), transaction.atomic():
+        author.delete()
+    assert ClaimNote.objects.get().author == author
