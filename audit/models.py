@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 
 
@@ -42,5 +43,9 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        who = self.actor.get_username() if self.actor_id else self.actor_label or "system"
+        try:
+            user = self.actor
+        except ObjectDoesNotExist:  # an id naming no account: the column has no constraint
+            user = None
+        who = user.get_username() if user else self.actor_label or "system"
         return f"{self.at:%Y-%m-%d %H:%M} {who} {self.action} {self.subject_repr}"

@@ -6,6 +6,7 @@ import datetime
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from audit.models import AuditEvent
 from claims.models import ClaimHandling, Deadline, RoutingDecision
@@ -194,6 +195,35 @@ def test_the_list_costs_the_same_queries_for_5_claims_as_for_50(caseworker):
 
 
 # --- the claim -------------------------------------------------------------------------------
+
+
+def test_history_naming_an_account_that_no_longer_exists_still_reads(
+    client, caseworker, mdu_handler
+):
+    """The trail's actor column has no database constraint (docs/decisions.md): an id naming no
+    account (only a shell deleting an account that was acting at that moment could leave one)
+    reads as the process label, in the API, the portal and the admin alike."""
+    claim = recorded("MDU")
+    event = AuditEvent.objects.create(
+        actor_id=987_654,
+        actor_label="import 7",
+        action="claim.update",
+        subject_type="claims.claim",
+        subject_id=str(claim.pk),
+        reason="Changed by a batch",
+    )
+    response = client_for(caseworker).get(f"/api/v1/claims/{claim.reference}/")
+    assert response.status_code == 200
+    assert response.json()["history"][0]["actor"] == "import 7"
+    for user, url in (
+        (caseworker, f"/admin/claims/claim/{claim.pk}/change/"),
+        (mdu_handler, reverse("portal:claim", args=[claim.reference])),
+        (caseworker, f"/admin/audit/auditevent/{event.pk}/change/"),
+    ):
+        client.force_login(user)
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "import 7" in page.content.decode(), url
 
 
 def test_a_claim_shows_its_routing_deadlines_and_history_with_its_version(caseworker):
