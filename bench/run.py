@@ -47,6 +47,34 @@ def recreate_database(url: str) -> None:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(config["NAME"])))
 
 
+def machine_reference() -> dict:
+    """What the figures of one machine are to be read against: the machines runs get differ in
+    speed by two to one or more, and PostgreSQL's settings move the storing side. A plain
+    Python loop (the best of three) stands for the interpreter's speed, as the bare COPY of the
+    import scenario stands for the database's."""
+    from django.db import connection
+
+    loop = []
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for n in range(2_000_000):
+            total += n
+        loop.append(time.perf_counter() - started)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name IN "
+            "('server_version', 'shared_buffers', 'max_wal_size', 'synchronous_commit')"
+        )
+        settings = dict(cursor.fetchall())
+    return {
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "python_loop_2m_seconds": round(min(loop), 3),
+        "postgresql": settings,
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--only", nargs="*", help="Run only these scenarios")
@@ -63,6 +91,9 @@ def main() -> int:
     call_command("migrate", verbosity=0)
 
     from bench.scenarios import SCENARIOS
+
+    machine = machine_reference()
+    print(f"machine: {json.dumps(machine)}", flush=True)
 
     results = []
     for name, run in SCENARIOS.items():
@@ -84,7 +115,7 @@ def main() -> int:
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     report = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": machine,
         "at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "results": results,
     }
