@@ -43,9 +43,15 @@ class AuditEvent(models.Model):
         ]
 
     def __str__(self) -> str:
-        try:
-            user = self.actor
-        except ObjectDoesNotExist:  # an id naming no account: the column has no constraint
-            user = None
+        user = self.acting_account
         who = user.get_username() if user else self.actor_label or "system"
         return f"{self.at:%Y-%m-%d %H:%M} {who} {self.action} {self.subject_repr}"
+
+    @property
+    def acting_account(self):
+        """The account that acted, or None: no person (actor_label says which process), or an
+        id naming no account, which the column, without a database constraint, can hold."""
+        try:
+            return self.actor
+        except ObjectDoesNotExist:
+            return None

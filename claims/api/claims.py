@@ -215,9 +215,8 @@ class HistoryOut(serializers.Serializer):
     reason = serializers.CharField()
 
     def get_actor(self, event) -> str:
-        # As history_lines does: the account as loaded, so that an id naming no account reads
-        # as none instead of failing.
-        return event.actor.get_username() if event.actor else event.actor_label or "system"
+        user = event.acting_account
+        return user.get_username() if user else event.actor_label or "system"
 
 
 _DATE_FIELDS = tuple(dict.fromkeys(TRIGGER_DATE_FIELDS + COMPLETION_DATE_FIELDS))

@@ -68,11 +68,10 @@ def history_lines(events: Iterable[AuditEvent]) -> list[HistoryLine]:
     lines = []
     for event in events:
         before, after = event.before or {}, event.after or {}
-        # The account as loaded (select_related), not its id: an id whose account is gone
-        # (the column has no database constraint, docs/decisions.md) reads as no account.
+        user = event.acting_account
         who = (
-            (event.actor.get_full_name() or event.actor.get_username())
-            if event.actor
+            (user.get_full_name() or user.get_username())
+            if user
             else (event.actor_label or "the system")
         )
         line = HistoryLine(
