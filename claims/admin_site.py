@@ -4,9 +4,11 @@ Who gets in is decided by role, not by Django's `is_staff` flag: NHS Resolution 
 their team leads) and auditors; an MDO claim handler, an importer or anyone else is refused at
 the sign-in form and on every page. claims.apps.WorkbenchAdminConfig makes it `admin.site`."""
 
+import functools
+
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.core.exceptions import ValidationError
+from django.core.exceptions import BadRequest, ValidationError
 
 # How long the dashboard's figures are reused: a few aggregate scans over a million claims are
 # worth doing once a minute, not on every visit to the index.
@@ -51,6 +53,22 @@ class WorkbenchSite(admin.AdminSite):
 
         user = request.user
         return user.is_active and (is_caseworker(user) or is_auditor(user))
+
+    def admin_view(self, view, cacheable=False):
+        guarded = super().admin_view(view, cacheable)
+
+        @functools.wraps(guarded)
+        def refusing_nul(request, *args, **kwargs):
+            # The lists' filters hand their parameters to the database as they come, and
+            # PostgreSQL can hold no NUL character: a link carrying one is refused here (400)
+            # instead of failing in the query (500).
+            if any(
+                "\x00" in key or "\x00" in "".join(values) for key, values in request.GET.lists()
+            ):
+                raise BadRequest("A NUL character in the address's parameters.")
+            return guarded(request, *args, **kwargs)
+
+        return refusing_nul
 
     def index(self, request, extra_context=None):
         from django.core.cache import cache

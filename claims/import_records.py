@@ -184,12 +184,30 @@ class RowErrors:
         self.missing: list[str] = []
 
     def add(self, field: str | None, code: str, message: str) -> None:
-        # A field name is the sender's text: a NUL in it could not be stored with the error.
-        field = field.replace("\x00", "\\x00") if field else field
+        if field:
+            field = _storable(field)
         self.items.append({"row": self.row, "field": field, "code": code, "message": message})
 
     def __bool__(self) -> bool:
         return bool(self.items)
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text holding a lone surrogate, which only a JSON escape such as "\\ud800" can
+    give (a CSV is decoded from UTF-8, which has none): not a character, so PostgreSQL could not
+    store it."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(text: str) -> str:
+    """The sender's text as it can be stored in an error (a field name, a value quoted): a NUL
+    or a lone surrogate written as its escape."""
+    text = text.replace("\x00", "\\x00")
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode()
 
 
 def _path(parent: str, name: str) -> str:
@@ -271,6 +289,15 @@ def _value(field: Field, value: Any, path: str, errors: RowErrors) -> Any:
     text = value.strip()
     if "\x00" in text:
         errors.add(path, INVALID_CHARACTER, f"{field.name} contains a NUL character.")
+        return None
+    if not text.isascii() and not _is_unicode(text):
+        errors.add(
+            path,
+            INVALID_CHARACTER,
+            f"{field.name} contains half of a UTF-16 escape pair (such as \\ud800) without "
+            "the other half, which is not a character: send the character itself, or both "
+            "halves of its escape.",
+        )
         return None
     if kind == "date":
         try:

@@ -199,12 +199,11 @@ class ImportCreate(APIView):
             )
         key = request.headers.get("Idempotency-Key", "").strip()
         if len(key) > IDEMPOTENCY_KEY_MAX:
-            raise exceptions.ValidationError(
-                {
-                    "Idempotency-Key": serializers.ErrorDetail(
-                        f"At most {IDEMPOTENCY_KEY_MAX} characters.", code="too_long"
-                    )
-                }
+            raise _key_error(f"At most {IDEMPOTENCY_KEY_MAX} characters.", "too_long")
+        if not key.isprintable():
+            # A control character (a NUL could not even be stored) is no one's chosen key.
+            raise _key_error(
+                "Only printable characters, no control characters.", "invalid_character"
             )
         limit = settings.IMPORT_MAX_BODY_BYTES
         declared = request.META.get("CONTENT_LENGTH") or "0"
@@ -233,6 +232,12 @@ class ImportCreate(APIView):
         except DjangoPermissionDenied as error:
             raise exceptions.PermissionDenied(str(error)) from None
         return _answer(submission.batch, replayed=submission.replayed)
+
+
+def _key_error(message: str, code: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {"Idempotency-Key": serializers.ErrorDetail(message, code=code)}
+    )
 
 
 def import_view(kind: str) -> type[ImportCreate]:

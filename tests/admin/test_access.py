@@ -3,6 +3,8 @@ auditors see every page and can change nothing, MDO handlers (and everyone else 
 caseworker or an auditor) are refused everywhere, whatever their `is_staff` flag says."""
 
 import pytest
+from django.contrib import admin
+from django.test import RequestFactory
 from django.urls import reverse
 
 from claims.models import Claim, Deadline
@@ -158,3 +160,23 @@ def test_nobody_deletes_a_claim_in_the_admin(client, caseworker, mps_claim):
     assert client.get(reverse("admin:claims_claim_delete", args=[mps_claim.pk])).status_code == 403
     assert "delete_selected" not in client.get(list_url()).content.decode()
     assert Claim.objects.filter(pk=mps_claim.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "model", sorted(admin.site._registry, key=lambda m: m._meta.label), ids=lambda m: m._meta.label
+)
+def test_a_nul_character_in_a_list_address_is_refused_not_a_server_error(client, caseworker, model):
+    """PostgreSQL can hold no NUL: every filter, the search, the ordering and the page of every
+    list, given one, answer 400 rather than failing in the query."""
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    request = RequestFactory().get(url)
+    request.user = caseworker
+    parameters = {"q", "o", "p"}
+    for spec in admin.site._registry[model].get_changelist_instance(request).filter_specs:
+        parameters.update(spec.expected_parameters())
+    client.force_login(caseworker)
+    for parameter in sorted(parameters):
+        for value in ("%00", "open%00"):
+            response = client.get(f"{url}?{parameter}={value}")
+            assert response.status_code == 400, (parameter, value, response.status_code)
+    assert client.get(url).status_code == 200

@@ -829,6 +829,49 @@ def test_a_nul_character_is_refused_not_stored(api):
     assert (error["field"], error["code"]) == ("name", "invalid_character")
 
 
+def _raw_json(api, kind, text, *, mode=None, key=None):
+    """A JSON body as written, escapes and all (json.dumps would not write a lone surrogate)."""
+    url = f"/api/v1/imports/{kind}/" + (f"?mode={mode}" if mode else "")
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return api.post(url, text.encode(), content_type="application/json", **headers)
+
+
+def test_half_an_escape_pair_is_refused_with_its_field_and_nothing_is_written(api):
+    # "\ud800" alone is valid JSON text but no character: PostgreSQL could not store it.
+    body = '[{"ods_code": "Y01234", "name": "River"}, {"ods_code": "Y01235", "name": "A\\ud800"}]'
+    response = _raw_json(api, "practices", body)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["row"], error["field"], error["code"]) == (1, "name", "invalid_character")
+    assert "both halves" in error["message"]
+    assert not Practice.objects.exists()
+
+
+def test_a_field_name_with_half_an_escape_pair_is_reported_as_its_escape(api):
+    body = '[{"ods_code": "Y01234", "name": "River", "colo\\udc00r": "red"}]'
+    response = _raw_json(api, "practices", body, mode="partial")
+    assert response.status_code == 201
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("colo\\udc00r", "unknown_field")
+    batch = api.get(f"/api/v1/imports/batches/{response.json()['batch']}/").json()
+    assert batch["errors"] == response.json()["errors"]
+
+
+def test_a_character_sent_as_both_halves_of_its_escape_is_stored_as_itself(api):
+    body = '[{"ods_code": "Y01234", "name": "Riverside \\ud83c\\udfe5"}]'
+    assert _raw_json(api, "practices", body).status_code == 201
+    assert Practice.objects.get().name == "Riverside \U0001f3e5"
+
+
+def test_an_idempotency_key_with_a_control_character_is_refused(api):
+    response = post_json(api, "practices", [{"ods_code": "Y01234"}], key="retry\x00one")
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("Idempotency-Key", "invalid_character")
+    assert not ImportBatch.objects.exists()
+    assert not Practice.objects.exists()
+
+
 def test_a_body_that_is_not_utf8_is_refused(api):
     response = api.post(
         "/api/v1/imports/practices/",

@@ -116,6 +116,16 @@ def test_bad_facts_answer_400_naming_the_field(importer, change, field, code):
     ]
 
 
+def test_an_answer_quoting_half_an_escape_pair_back_is_still_json(importer):
+    # The error message repeats the value sent; a lone surrogate cannot be written as UTF-8.
+    body = json.dumps({**FACTS, "matter_type": "claim"}).replace('"claim"', '"claim\\ud800"')
+    response = api_as(importer).post(PREVIEW, body.encode(), content_type="application/json")
+    assert response.status_code == 400
+    [error] = json.loads(response.content.decode("utf-8"))["errors"]
+    assert (error["field"], error["code"]) == ("matter_type", "invalid_choice")
+    assert "claim\ud800" in error["message"]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
