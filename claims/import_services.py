@@ -40,6 +40,7 @@ from django.db import (
 from django.db.models import F
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from audit.services import (
     Actor,
     AuditSubject,
@@ -63,9 +64,14 @@ from claims.models import (
     REROUTE_FIELDS,
     Claim,
     ClaimClinician,
+    ClaimHandling,
+    ClaimSegment,
+    Deadline,
+    DeadlineChange,
     ImportBatch,
     ImportChunk,
     Reserve,
+    RoutingDecision,
     Status,
 )
 from claims.routing_services import (
@@ -95,6 +101,7 @@ from config.postgres_copy import (
     copy_lines,
     copy_text,
     ids_allocate,
+    statistics_refresh,
 )
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
@@ -295,6 +302,7 @@ def import_batch_run(*, batch_id: int, last_attempt: bool = True) -> None:
     batch.status = ImportBatch.BatchStatus.RUNNING
     try:
         _run(batch, _stored_chunks(batch.pk), queued=True)
+        _refresh_statistics_later(batch.pk)
     except DatabaseError as error:
         done = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch.pk)
         if _transient(error) and not last_attempt:
@@ -305,6 +313,24 @@ def import_batch_run(*, batch_id: int, last_attempt: bool = True) -> None:
         done = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch.pk)
         _fail(batch, done, error)
         raise
+
+
+def _refresh_statistics_later(batch_id: int) -> None:
+    if connection.vendor == "postgresql":
+        from claims.tasks import import_statistics_refresh_task
+
+        import_statistics_refresh_task.delay(batch_id)
+
+
+def import_statistics_refresh(*, batch_id: int) -> list[str]:
+    """After a queued batch: the planner's statistics of the tables it wrote, refreshed where
+    it changed a tenth or more of their rows (a first large import, above all). Returns the
+    tables analysed."""
+    batch = ImportBatch.objects.filter(pk=batch_id).first()
+    if batch is None:
+        return []
+    importer = IMPORTERS[batch.kind]
+    return statistics_refresh(importer.writes, changed=batch.created + batch.updated)
 
 
 def _fail(batch: ImportBatch, done: int, error: Exception) -> None:
@@ -867,6 +893,8 @@ class Importer:
     # slice is stored (_Storer): only if what a slice reads never depends on the batch's own
     # earlier writes but through the batch's memory.
     reads_apart = False
+    # The tables a batch fills, whose statistics a large one leaves behind.
+    writes: tuple[type[models.Model], ...] = ()
 
     def key(self, record: dict) -> Hashable:
         raise NotImplementedError
@@ -926,6 +954,7 @@ def _given(record: dict) -> dict:
 
 class PracticeImporter(Importer):
     kind, key_field, key_label = "practices", "ods_code", "ODS code"
+    writes = (Practice,)
 
     def key(self, record):
         return record["ods_code"]
@@ -944,6 +973,7 @@ class PracticeImporter(Importer):
 
 class MemberImporter(Importer):
     kind, key_field, key_label = "members", "registration_number", "registration body and number"
+    writes = (Member,)
 
     def key(self, record):
         return (record["registration_body"], record["registration_number"])
@@ -1004,6 +1034,7 @@ def _overlaps(
 
 class MembershipImporter(Importer):
     kind, key_field, key_label = "memberships", "start_date", "member, organisation and start"
+    writes = (Membership,)
 
     def key(self, record):
         return (record["member"], record["organisation"], record["start_date"])
@@ -1073,6 +1104,7 @@ class MembershipImporter(Importer):
 
 class EmploymentImporter(Importer):
     kind, key_field, key_label = "employments", "start_date", "member, practice and start"
+    writes = (Employment,)
 
     def key(self, record):
         return (record["member"], record["practice"], record["start_date"])
@@ -1460,6 +1492,16 @@ def _claim_writes_store(writes: _ClaimWrites, run: _Run) -> int:
 class ClaimImporter(Importer):
     kind, key_field, key_label = "claims", "external_ref", "external_ref"
     reads_apart = True
+    writes = (
+        Claim,
+        ClaimClinician,
+        ClaimSegment,
+        ClaimHandling,
+        RoutingDecision,
+        Deadline,
+        DeadlineChange,
+        AuditEvent,
+    )
 
     def key(self, record):
         return record["external_ref"]

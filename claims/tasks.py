@@ -7,7 +7,7 @@ from django.db import OperationalError
 from django.utils import timezone
 
 from claims.deadline_services import deadlines_sweep
-from claims.import_services import import_batch_run
+from claims.import_services import import_batch_run, import_statistics_refresh
 from claims.models import RoutingJob
 from claims.notification_services import notification_email_send
 from claims.routing_services import routing_job_run, routing_job_start
@@ -62,3 +62,9 @@ def notifications_email_task(notification_ids: list[int]) -> None:
 def import_batch_run_task(self, batch_id: int) -> None:
     """A large import (design.md §3.1); a rerun resumes after the rows already committed."""
     import_batch_run(batch_id=batch_id, last_attempt=self.request.retries >= self.max_retries)
+
+
+@shared_task
+def import_statistics_refresh_task(batch_id: int) -> list[str]:
+    """After a queued import: ANALYZE the tables it changed by a tenth or more."""
+    return import_statistics_refresh(batch_id=batch_id)

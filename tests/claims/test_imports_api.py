@@ -703,6 +703,39 @@ def _claims_csv(count: int, first: int = 0) -> str:
     return out.getvalue()
 
 
+def _rows_counted_by_statistics(table: str) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+def test_a_large_batch_leaves_the_planner_statistics_of_what_it_wrote(
+    api, practice_and_gp, settings, django_capture_on_commit_callbacks
+):
+    """Statistics lag a bulk load, and the admin's and the portal's lists are planned from
+    them: a queued batch that changed a tenth or more of a table analyses it."""
+    settings.IMPORT_SYNC_MAX_ROWS = 10
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_csv(api, "claims", _claims_csv(40))
+    assert response.status_code == 202
+    # Celery runs eagerly in this test: the batch and then its statistics task have run.
+    assert _rows_counted_by_statistics("claims_claim") == 40
+    assert _rows_counted_by_statistics("claims_deadline") == Deadline.objects.count() > 40
+    assert _rows_counted_by_statistics("audit_auditevent") == AuditEvent.objects.count()
+    # A later batch under a tenth of what was counted leaves it to autovacuum.
+    settings.IMPORT_SYNC_MAX_ROWS = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_csv(api, "claims", _claims_csv(3, first=100)).status_code == 202
+    assert Claim.objects.count() == 43
+    assert _rows_counted_by_statistics("claims_claim") == 40
+
+
+def test_a_batch_answered_in_the_request_leaves_statistics_alone(api, practice_and_gp):
+    before = _rows_counted_by_statistics("claims_claim")
+    assert post_csv(api, "claims", _claims_csv(5)).status_code == 201
+    assert _rows_counted_by_statistics("claims_claim") == before
+
+
 def test_the_queries_for_a_batch_of_claims_do_not_grow_with_its_rows(
     api, practice_and_gp, settings
 ):
