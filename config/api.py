@@ -70,6 +70,8 @@ class TokenObtain(ObtainAuthToken):
         responses={
             200: inline_serializer("TokenResponse", {"token": serializers.CharField()}),
             400: ErrorsSerializer,
+            # Locked out after repeated failed sign-ins (code locked_out).
+            403: ErrorsSerializer,
         },
     )
     def post(self, request, *args, **kwargs):

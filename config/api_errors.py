@@ -7,6 +7,7 @@
 from typing import Any
 
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -62,8 +63,11 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
+@csrf_exempt
 def api_not_found(request, *args, **kwargs) -> JsonResponse:
-    """Unknown URLs under /api/ answer in the API's error shape, not with an HTML page."""
+    """Unknown URLs under /api/ answer in the API's error shape, not with an HTML page, for
+    every method: exempt from the CSRF check (which would refuse a POST with an HTML 403), as
+    the API's own views are."""
     return JsonResponse(
         {"errors": [api_error("not_found", "No such API endpoint or object.")]},
         status=status.HTTP_404_NOT_FOUND,

@@ -3,7 +3,9 @@ answer for the right user, 401 for nobody, 403 for a role that may not act, and 
 object of another organisation, exactly as for one that does not exist."""
 
 import datetime
+import functools
 import json
+import re
 
 import pytest
 
@@ -106,6 +108,22 @@ MATRIX = [
         {"anonymous": 401, "caseworker": 200},
         403,
     ),
+    ("POST", "/api/v1/agreements/", {}, {"anonymous": 401, "caseworker": 400}, 403),
+    (
+        "PATCH",
+        "/api/v1/agreements/{agreement}/",
+        {"notes": "Checked against the signed copy."},
+        {"anonymous": 401, "caseworker": 200},
+        403,
+    ),
+    ("PATCH", "/api/v1/agreements/0/", {}, {"anonymous": 401, "caseworker": 404}, 403),
+    (
+        "POST",
+        "/api/v1/agreements/{agreement}/apply/",
+        None,
+        {"anonymous": 401, "caseworker": 202},
+        403,
+    ),
     ("GET", "/api/v1/routing/jobs/{job}/", None, {"anonymous": 401, "caseworker": 200}, 403),
     ("GET", "/api/v1/deadlines/", None, {"anonymous": 401}, 200),
     ("GET", "/api/v1/notifications/", None, {"anonymous": 401}, 200),
@@ -173,6 +191,21 @@ def test_each_endpoint_answers_each_role_as_the_rules_say(
     assert response.status_code == expected, (role, response.content[:300])
     if expected >= 400:
         assert set(response.json()) == {"errors"}
+    # The OpenAPI schema tells clients every answer each operation can give.
+    assert str(expected) in _documented_answers(method, url), (method, url, expected)
+
+
+@functools.cache
+def _schema() -> dict:
+    from drf_spectacular.generators import SchemaGenerator
+
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def _documented_answers(method: str, url: str) -> set[str]:
+    template = re.sub(r"\{(deadline|batch|job|agreement|notification)\}|/0/", "{id}", url)
+    template = template.replace("{ref}", "{reference}").replace("{id}", "/{id}/").replace("//", "/")
+    return set(_schema()["paths"][template][method.lower()]["responses"])
 
 
 def test_a_deadline_list_never_shows_another_organisations_deadline(world):

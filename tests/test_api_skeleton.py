@@ -70,8 +70,12 @@ def test_session_auth_works_and_needs_csrf_for_writes(caseworker):
     assert "CSRF" in response.json()["errors"][0]["message"]
 
 
-def test_an_unknown_api_url_is_a_json_404(api):
-    response = api.get("/api/v1/no-such-thing/")
+@pytest.mark.parametrize("method", ["get", "post", "patch", "delete"])
+def test_an_unknown_api_url_is_a_json_404_whatever_the_method(caseworker, method):
+    # Signed in by session, as a browser is: a POST is not refused by the CSRF check first.
+    api = APIClient(enforce_csrf_checks=True)
+    api.force_login(caseworker)
+    response = getattr(api, method)("/api/v1/notifications/null,null/read/")
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "not_found"
 

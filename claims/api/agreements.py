@@ -77,13 +77,20 @@ def _agreements():
 class AgreementList(APIView):
     permission_classes = [IsCaseworker]
 
-    @extend_schema(responses={200: AgreementOut(many=True), 403: ErrorsSerializer})
+    @extend_schema(
+        responses={200: AgreementOut(many=True), 401: ErrorsSerializer, 403: ErrorsSerializer}
+    )
     def get(self, request):
         return Response(AgreementOut(_agreements(), many=True).data)
 
     @extend_schema(
         request=AgreementIn,
-        responses={201: AgreementOut, 400: ErrorsSerializer, 403: ErrorsSerializer},
+        responses={
+            201: AgreementOut,
+            400: ErrorsSerializer,
+            401: ErrorsSerializer,
+            403: ErrorsSerializer,
+        },
     )
     def post(self, request):
         data = AgreementIn(data=request.data)
@@ -95,13 +102,26 @@ class AgreementList(APIView):
 class AgreementDetail(APIView):
     permission_classes = [IsCaseworker]
 
-    @extend_schema(responses={200: AgreementOut, 403: ErrorsSerializer, 404: ErrorsSerializer})
+    @extend_schema(
+        responses={
+            200: AgreementOut,
+            401: ErrorsSerializer,
+            403: ErrorsSerializer,
+            404: ErrorsSerializer,
+        }
+    )
     def get(self, request, pk: int):
         return Response(AgreementOut(get_object_or_404(_agreements(), pk=pk)).data)
 
     @extend_schema(
         request=AgreementIn,
-        responses={200: AgreementOut, 400: ErrorsSerializer, 403: ErrorsSerializer},
+        responses={
+            200: AgreementOut,
+            400: ErrorsSerializer,
+            401: ErrorsSerializer,
+            403: ErrorsSerializer,
+            404: ErrorsSerializer,
+        },
     )
     def patch(self, request, pk: int):
         agreement = get_object_or_404(_agreements(), pk=pk)
@@ -144,6 +164,7 @@ class AgreementPreview(APIView):
                     "sample": serializers.ListField(child=serializers.CharField()),
                 },
             ),
+            401: ErrorsSerializer,
             403: ErrorsSerializer,
             404: ErrorsSerializer,
         },
@@ -191,7 +212,13 @@ class AgreementApply(APIView):
     permission_classes = [IsCaseworker]
 
     @extend_schema(
-        request=None, responses={202: JobOut, 403: ErrorsSerializer, 404: ErrorsSerializer}
+        request=None,
+        responses={
+            202: JobOut,
+            401: ErrorsSerializer,
+            403: ErrorsSerializer,
+            404: ErrorsSerializer,
+        },
     )
     def post(self, request, pk: int):
         agreement = get_object_or_404(_agreements(), pk=pk)
@@ -206,6 +233,8 @@ class AgreementApply(APIView):
 class RoutingJobDetail(APIView):
     permission_classes = [IsCaseworker]
 
-    @extend_schema(responses={200: JobOut, 403: ErrorsSerializer, 404: ErrorsSerializer})
+    @extend_schema(
+        responses={200: JobOut, 401: ErrorsSerializer, 403: ErrorsSerializer, 404: ErrorsSerializer}
+    )
     def get(self, request, pk: int):
         return Response(_job_body(get_object_or_404(RoutingJob, pk=pk)))

@@ -327,6 +327,20 @@ class ClaimCursor(CursorPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
+    def decode_cursor(self, request):
+        # DRF answers a cursor it cannot read with 404; it is a bad parameter, not a lost page.
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise exceptions.ValidationError(
+                {
+                    "cursor": serializers.ErrorDetail(
+                        "Not a cursor this API gave: follow the next and previous links.",
+                        code="invalid_cursor",
+                    )
+                }
+            ) from None
+
 
 class ClaimList(APIView):
     """Claims you may see, newest first, with the filters of design.md §3.3."""

@@ -86,6 +86,7 @@ class ClaimDeadlineDetail(APIView):
         responses={
             200: DeadlineOut,
             400: ErrorsSerializer,
+            401: ErrorsSerializer,
             403: ErrorsSerializer,
             404: ErrorsSerializer,
         },

@@ -36,7 +36,10 @@ class NotificationList(APIView):
 
 
 class NotificationRead(APIView):
-    @extend_schema(request=None, responses={200: NotificationOut, 404: ErrorsSerializer})
+    @extend_schema(
+        request=None,
+        responses={200: NotificationOut, 401: ErrorsSerializer, 404: ErrorsSerializer},
+    )
     def post(self, request, pk: int):
         # Somebody else's notification is a 404, like one that does not exist.
         notification = get_object_or_404(

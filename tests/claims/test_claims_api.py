@@ -111,6 +111,14 @@ def test_cursor_pagination_walks_every_claim_once(caseworker):
     assert sorted(seen) == sorted(made)
 
 
+def test_a_cursor_this_api_did_not_give_is_a_400_naming_it(caseworker):
+    ClaimFactory()
+    response = client_for(caseworker).get("/api/v1/claims/?cursor=page-2")
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["field"], error["code"]) == ("cursor", "invalid_cursor")
+
+
 # --- filters --------------------------------------------------------------------------------
 
 
