@@ -302,7 +302,6 @@ def import_batch_run(*, batch_id: int, last_attempt: bool = True) -> None:
     batch.status = ImportBatch.BatchStatus.RUNNING
     try:
         _run(batch, _stored_chunks(batch.pk), queued=True)
-        _refresh_statistics_later(batch.pk)
     except DatabaseError as error:
         done = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch.pk)
         if _transient(error) and not last_attempt:
@@ -313,13 +312,20 @@ def import_batch_run(*, batch_id: int, last_attempt: bool = True) -> None:
         done = ImportBatch.objects.values_list("rows_done", flat=True).get(pk=batch.pk)
         _fail(batch, done, error)
         raise
+    if batch.created + batch.updated:  # as _run_batch read them back
+        _refresh_statistics_later(batch.pk)
 
 
 def _refresh_statistics_later(batch_id: int) -> None:
-    if connection.vendor == "postgresql":
-        from claims.tasks import import_statistics_refresh_task
+    """Upkeep, apart from the batch: it is done and committed whatever becomes of this."""
+    if connection.vendor != "postgresql":
+        return
+    from claims.tasks import import_statistics_refresh_task
 
+    try:
         import_statistics_refresh_task.delay(batch_id)
+    except Exception:  # the broker gone: autovacuum will come round
+        logger.warning("import %s: statistics refresh not queued", batch_id, exc_info=True)
 
 
 def import_statistics_refresh(*, batch_id: int) -> list[str]:

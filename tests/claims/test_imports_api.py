@@ -730,6 +730,23 @@ def test_a_large_batch_leaves_the_planner_statistics_of_what_it_wrote(
     assert _rows_counted_by_statistics("claims_claim") == 40
 
 
+def test_a_batch_is_done_even_if_its_statistics_refresh_cannot_be_queued(
+    api, practice_and_gp, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    from claims import tasks
+
+    def broker_gone(*args, **kwargs):
+        raise ConnectionError("broker gone")
+
+    monkeypatch.setattr(tasks.import_statistics_refresh_task, "delay", broker_gone)
+    settings.IMPORT_SYNC_MAX_ROWS = 10
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_csv(api, "claims", _claims_csv(20))
+    batch = api.get(response.json()["url"]).json()
+    assert (batch["status"], batch["created"]) == ("done", 20)
+    assert Claim.objects.count() == 20
+
+
 def test_a_batch_answered_in_the_request_leaves_statistics_alone(api, practice_and_gp):
     before = _rows_counted_by_statistics("claims_claim")
     assert post_csv(api, "claims", _claims_csv(5)).status_code == 201
