@@ -329,9 +329,9 @@ def _refresh_statistics_later(batch_id: int) -> None:
 
 
 def import_statistics_refresh(*, batch_id: int) -> list[str]:
-    """After a queued batch: the planner's statistics of the tables it wrote, refreshed where
-    it changed a tenth or more of their rows (a first large import, above all). Returns the
-    tables analysed."""
+    """After a queued batch: the planner's statistics of the tables it wrote, refreshed if it
+    changed a tenth or more of the records of its kind (a first large import, above all).
+    Returns the tables analysed."""
     batch = ImportBatch.objects.filter(pk=batch_id).first()
     if batch is None:
         return []
@@ -899,7 +899,8 @@ class Importer:
     # slice is stored (_Storer): only if what a slice reads never depends on the batch's own
     # earlier writes but through the batch's memory.
     reads_apart = False
-    # The tables a batch fills, whose statistics a large one leaves behind.
+    # The tables a batch fills, its records' own first, whose statistics a large one leaves
+    # behind.
     writes: tuple[type[models.Model], ...] = ()
 
     def key(self, record: dict) -> Hashable:

@@ -299,20 +299,20 @@ def constraints_checked_per_statement():
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def statistics_refresh(models_written: Iterable[type[models.Model]], *, changed: int) -> list[str]:
-    """ANALYZE the tables of `models_written` for which `changed` rows are a tenth or more of
-    the rows their statistics last counted (none, if never analysed): what autovacuum would do
-    once it came round, done as soon as a bulk write ends, so the pages planned from those
-    statistics are not planned blind meanwhile. Returns the tables analysed; PostgreSQL only."""
-    if connection.vendor != "postgresql" or changed <= 0:
+def statistics_refresh(models_written: Sequence[type[models.Model]], *, changed: int) -> list[str]:
+    """ANALYZE the tables of `models_written` when `changed` records of the first of them (the
+    others hold those records' parts) are a tenth or more of the rows its statistics last
+    counted (none, if never analysed): what autovacuum would do once it came round, done as
+    soon as a bulk write ends, so that the pages planned from those statistics are not planned
+    blind meanwhile. Returns the tables analysed; PostgreSQL only."""
+    if connection.vendor != "postgresql" or changed <= 0 or not models_written:
         return []
     tables = [model._meta.db_table for model in models_written]
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT relname, reltuples FROM pg_class WHERE oid = ANY(%s::regclass[])", [tables]
-        )
-        counted = dict(cursor.fetchall())
-        stale = [table for table in tables if changed * 10 >= max(counted.get(table, 0), 0)]
-        for table in stale:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [tables[0]])
+        counted = max(cursor.fetchone()[0], 0)
+        if changed * 10 < counted:
+            return []
+        for table in tables:
             cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
-    return stale
+    return tables
