@@ -6,7 +6,8 @@
 
 from typing import Any
 
-from django.http import JsonResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -45,7 +46,17 @@ def _flatten(detail: Any, field: str | None = None) -> list[dict]:
     return [api_error(str(code), str(detail), field=field)]
 
 
+_NOT_FOUND = "No such API endpoint or object."
+
+
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    # Django's own 404 and 403 (get_object_or_404, a service's PermissionDenied) are turned into
+    # DRF's by its handler, but only there: turned here first, they get their codes, and a 404
+    # does not name the model it looked in.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(_NOT_FOUND)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = exception_handler(exc, context)
     if response is None:
         return None
@@ -69,6 +80,6 @@ def api_not_found(request, *args, **kwargs) -> JsonResponse:
     every method: exempt from the CSRF check (which would refuse a POST with an HTML 403), as
     the API's own views are."""
     return JsonResponse(
-        {"errors": [api_error("not_found", "No such API endpoint or object.")]},
+        {"errors": [api_error("not_found", _NOT_FOUND)]},
         status=status.HTTP_404_NOT_FOUND,
     )

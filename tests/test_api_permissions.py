@@ -174,6 +174,14 @@ MATRIX = [
 ]
 
 
+_ERROR_CODES = {
+    400: "required",  # an agreement sent with nothing in it
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+}
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(
     ("method", "url", "body", "answers", "others"),
@@ -191,6 +199,12 @@ def test_each_endpoint_answers_each_role_as_the_rules_say(
     assert response.status_code == expected, (role, response.content[:300])
     if expected >= 400:
         assert set(response.json()) == {"errors"}
+        errors = response.json()["errors"]
+        assert {error["code"] for error in errors} == {_ERROR_CODES[expected]}, errors
+        assert not any(
+            "ErrorDetail" in error["message"] or "matches the given" in error["message"]
+            for error in errors
+        )
     # The OpenAPI schema tells clients every answer each operation can give.
     assert str(expected) in _documented_answers(method, url), (method, url, expected)
 
