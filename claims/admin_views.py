@@ -14,12 +14,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from claims import admin_forms
-from claims.deadline_services import deadline_meet, deadline_waive
+from claims.deadline_services import NotOpen, deadline_meet, deadline_refusal, deadline_waive
 from claims.deadlines import DEFAULT_RULES
-from claims.models import Deadline, Status
+from claims.models import Deadline
 from claims.selectors import (
     EXPORT_COLUMNS,
-    UNMET_DEADLINE_STATUSES,
     claims_export_rows,
 )
 from claims.services import (
@@ -80,7 +79,7 @@ def _written(request, form, write) -> bool:
         return False
     try:
         write(form.cleaned_data)
-    except (StaleVersion, ValidationError, PermissionDenied) as exc:
+    except (StaleVersion, ValidationError, PermissionDenied, NotOpen) as exc:
         _service_errors(form, exc)
         return False
     return True
@@ -107,13 +106,12 @@ def deadline_action(modeladmin, request, object_id, deadline_id: int, what: str)
     deadline = get_object_or_404(Deadline, pk=deadline_id, claim=claim)
     if what not in ("met", "waive"):
         raise Http404("No such action.")
-    if claim.status != Status.OPEN or deadline.status not in UNMET_DEADLINE_STATUSES:
-        reason = (
-            "the claim is closed"
-            if claim.status != Status.OPEN
-            else "it is " + (deadline.get_status_display().lower())
+    deadline.claim = claim
+    refusal = deadline_refusal(deadline)
+    if refusal:
+        messages.error(
+            request, f"{deadline_label(deadline.kind)} cannot be changed now: {refusal}."
         )
-        messages.error(request, f"{deadline_label(deadline.kind)} cannot be changed now: {reason}.")
         return HttpResponseRedirect(_claim_url(claim, "deadlines"))
     label = deadline_label(deadline.kind)
     due = deadline.due_on.isoformat() if deadline.due_on else "no date (suspended)"

@@ -23,6 +23,7 @@ from claims.models import (
     Claim,
     Deadline,
     DeadlineChange,
+    Status,
 )
 from config.postgres_copy import (
     AnyOf,
@@ -275,6 +276,36 @@ def _deadline_rule(kind: str) -> rules.DeadlineRule | None:
     return next((rule for rule in rules.DEFAULT_RULES if rule.kind == kind), None)
 
 
+class NotOpen(Exception):
+    """A change that the state of the claim or of the deadline no longer allows: a closed claim
+    (for anyone but NHS Resolution), a deadline already met or waived. The API's 409."""
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def deadline_refusal(deadline: Deadline) -> str | None:
+    """Why `deadline` cannot be met or waived now, or None. A missed one still can be: met late
+    (its completion date recorded) or waived."""
+    if deadline.claim.status != Status.OPEN:
+        return "the claim is closed"
+    if deadline.status in (Deadline.DeadlineStatus.MET, Deadline.DeadlineStatus.WAIVED):
+        return f"it is already {deadline.get_status_display().lower()}"
+    return None
+
+
+def _deadline_locked_if_open(deadline: Deadline) -> Deadline:
+    """The deadline and its claim, locked, as they are now; NotOpen if it cannot be changed."""
+    claim = Claim.objects.select_for_update().get(pk=deadline.claim_id)
+    locked = Deadline.objects.select_for_update().get(pk=deadline.pk)
+    locked.claim = claim
+    refusal = deadline_refusal(locked)
+    if refusal:
+        raise NotOpen(f"This deadline cannot be changed now: {refusal}.", code="deadline_not_open")
+    return locked
+
+
 @transaction.atomic
 def deadline_waive(*, deadline: Deadline, actor: Actor, reason: str) -> Deadline:
     """A caseworker decides a deadline no longer applies (domain.md §5), with a reason."""
@@ -282,7 +313,7 @@ def deadline_waive(*, deadline: Deadline, actor: Actor, reason: str) -> Deadline
         raise PermissionDenied("Only NHS Resolution caseworkers may waive a deadline.")
     if not reason.strip():
         raise ValidationError({"note": "Say why the deadline is waived."}, code="required")
-    locked = Deadline.objects.select_for_update().get(pk=deadline.pk)
+    locked = _deadline_locked_if_open(deadline)
     before = _state(locked)
     locked.status, locked.waived_reason, locked.waived_by = "waived", reason.strip(), actor
     locked.remind_on = None
@@ -305,6 +336,7 @@ def deadline_waive(*, deadline: Deadline, actor: Actor, reason: str) -> Deadline
     return locked
 
 
+@transaction.atomic
 def deadline_meet(
     *,
     deadline: Deadline,
@@ -320,7 +352,7 @@ def deadline_meet(
 
     rule = _deadline_rule(deadline.kind)
     met_by = rule.met_by if rule else "claim_form_issued_on"
-    claim = deadline.claim
+    claim = _deadline_locked_if_open(deadline).claim
     claim_update(
         claim=claim,
         actor=actor,

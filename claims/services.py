@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import Actor, actor_user, audit_diff, audit_record, audit_snapshot
-from claims.deadline_services import claims_deadlines_recompute
+from claims.deadline_services import NotOpen, claims_deadlines_recompute
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
     REROUTE_FIELDS,
@@ -491,6 +491,18 @@ def claims_reroute_preview(*, claim_ids: Sequence[int], actor: Actor):
 
 
 @transaction.atomic
+def claim_closed_refusal(claim: Claim, actor: Actor) -> str | None:
+    """Why `actor` may not change this claim's facts, stage, dates or deadlines, or None: it is
+    closed, and NHS Resolution reopens claims (its caseworkers may still correct a closed one).
+    Notes, reserves and payments stay open to everyone who handles the claim."""
+    if claim.status == Status.CLOSED and actor is not None and not is_caseworker(actor):
+        return (
+            "This claim is closed, so its stage, dates and deadlines stay as they were. "
+            "NHS Resolution reopens claims; you can still add notes, reserves and payments."
+        )
+    return None
+
+
 def claim_change(
     *,
     claim: Claim,
@@ -514,6 +526,9 @@ def claim_change(
     if refused:
         raise PermissionDenied(f"You may not change {', '.join(refused)}.")
     locked = claim_lock_for_write(claim=claim, actor=actor, expected_version=expected_version)
+    refusal = claim_closed_refusal(locked, actor)
+    if refusal:
+        raise NotOpen(refusal, code="claim_closed")
     before = audit_snapshot(locked)
     if changes:
         for name, value in _claimant_fields(changes).items():

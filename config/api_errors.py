@@ -14,6 +14,14 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
+class Conflict(exceptions.APIException):
+    """409: the object's state does not allow the change now (a closed claim, a deadline met)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The object's state does not allow this change now."
+    default_code = "conflict"
+
+
 def api_error(code: str, message: str, *, field: str | None = None, row: int | None = None) -> dict:
     error: dict[str, Any] = {"field": field, "code": code, "message": message}
     if row is not None:

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from claims.api.deadlines import DeadlineChangeOut
+from claims.deadline_services import NotOpen
 from claims.models import (
     COMPLETION_DATE_FIELDS,
     TRIGGER_DATE_FIELDS,
@@ -42,7 +43,7 @@ from claims.selectors import (
 )
 from claims.services import StaleVersion, claim_change, claim_viewed
 from config.api import ErrorsSerializer
-from config.api_errors import api_error
+from config.api_errors import Conflict, api_error
 from handlers.permissions import sees_every_claim
 from members.models import Practice
 from members.selectors import members_of_keys
@@ -519,6 +520,7 @@ class ClaimDetail(APIView):
             401: ErrorsSerializer,
             403: ErrorsSerializer,
             404: ErrorsSerializer,
+            409: ErrorsSerializer,
             412: ErrorsSerializer,
             428: ErrorsSerializer,
         },
@@ -563,6 +565,8 @@ class ClaimDetail(APIView):
                 status=status.HTTP_412_PRECONDITION_FAILED,
                 headers={"ETag": f'"{error.current}"'},
             )
+        except NotOpen as error:
+            raise Conflict(str(error), code=error.code) from None
         except DjangoPermissionDenied as error:
             raise exceptions.PermissionDenied(str(error)) from None
         except DjangoValidationError as error:

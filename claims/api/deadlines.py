@@ -11,10 +11,11 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from claims.deadline_services import deadline_meet, deadline_waive
+from claims.deadline_services import NotOpen, deadline_meet, deadline_waive
 from claims.models import Deadline
 from claims.selectors import deadlines_visible_to
 from config.api import ErrorsSerializer
+from config.api_errors import Conflict
 
 
 class DeadlineChangeOut(serializers.Serializer):
@@ -89,6 +90,7 @@ class ClaimDeadlineDetail(APIView):
             401: ErrorsSerializer,
             403: ErrorsSerializer,
             404: ErrorsSerializer,
+            409: ErrorsSerializer,
         },
     )
     def patch(self, request, reference: str, pk: int):
@@ -109,6 +111,8 @@ class ClaimDeadlineDetail(APIView):
                 deadline = deadline_meet(
                     deadline=deadline, actor=request.user, note=change.validated_data["note"]
                 )
+        except NotOpen as error:
+            raise Conflict(str(error), code=error.code) from None
         except DjangoPermissionDenied as error:
             raise exceptions.PermissionDenied(str(error)) from None
         except DjangoValidationError as error:

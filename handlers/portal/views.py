@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from claims.deadline_services import deadline_meet
+from claims.deadline_services import NotOpen, deadline_meet, deadline_refusal
 from claims.models import Claim, Deadline, Stage, Status
 from claims.notification_services import notification_mark_read, notifications_mark_all_read
 from claims.selectors import (
@@ -35,6 +35,7 @@ from claims.selectors import (
 from claims.services import (
     StaleVersion,
     claim_assign,
+    claim_closed_refusal,
     claim_update,
     claim_viewed,
     note_add,
@@ -336,6 +337,9 @@ def claim_action(
             except PermissionDenied:
                 # The claim moved away from the organisation between reading and saving.
                 return not_found(request)
+            except NotOpen as refusal:
+                # Closed, or the deadline met, between reading and saving.
+                return _render(request, template, {**context, "refusal": str(refusal)}, status=409)
             except ValidationError as error:
                 _service_errors(form, error)
             else:
@@ -349,18 +353,12 @@ def claim_action(
 
 
 def _deadline_refusal(deadline: Deadline) -> str | None:
-    if deadline.status in (Deadline.DeadlineStatus.MET, Deadline.DeadlineStatus.WAIVED):
-        return f"This deadline is already {deadline.get_status_display().lower()}."
-    return None
+    refusal = deadline_refusal(deadline)
+    return f"This deadline cannot be changed now: {refusal}." if refusal else None
 
 
 def _open_claims_only(request: HttpRequest, claim: Claim) -> str | None:
-    if claim.status != Status.OPEN:
-        return (
-            "This claim is closed, so its stage, dates and deadlines stay as they were. "
-            "NHS Resolution reopens claims; you can still add notes, reserves and payments."
-        )
-    return None
+    return claim_closed_refusal(claim, request.user)
 
 
 def _team_leads_only(request: HttpRequest, claim: Claim) -> str | None:

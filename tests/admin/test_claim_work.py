@@ -89,7 +89,9 @@ def test_a_met_deadline_or_a_closed_claim_offers_no_deadline_action(signed_in, m
     )
     response = signed_in.post(url, {"reason": "late", "version": 1})
     assert response.status_code == 302
-    assert "cannot be changed now: it is met" in str(next(iter(response.wsgi_request._messages)))
+    assert "cannot be changed now: it is already met" in str(
+        next(iter(response.wsgi_request._messages))
+    )
     Claim.objects.filter(pk=mps_claim.pk).update(status="closed", outcome="not_a_claim")
     page = signed_in.get(change_url(mps_claim)).content.decode()
     assert "Record as done" not in page and "Waive" not in page

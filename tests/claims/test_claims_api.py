@@ -381,6 +381,37 @@ def test_the_handler_moves_the_stage_but_may_not_change_facts_or_close(mdu_handl
     assert (claim.care_setting, claim.status) == ("general_practice", "open")
 
 
+def test_a_closed_claim_is_a_409_for_the_handler_and_nothing_changes(mdu_handler, caseworker):
+    claim = recorded("MDU")
+    closed = patch(
+        client_for(caseworker),
+        claim,
+        {"status": "closed", "outcome": "closed_without_damages"},
+        f'"{claim.version}"',
+    )
+    assert closed.status_code == 200, closed.json()
+    deadlines = Deadline.objects.filter(claim=claim).count()
+    refused = patch(
+        client_for(mdu_handler),
+        claim,
+        {"stage": "served", "particulars_served_on": "2026-11-25"},
+        closed["ETag"],
+    )
+    assert refused.status_code == 409
+    [error] = refused.json()["errors"]
+    assert error["code"] == "claim_closed" and "NHS Resolution reopens" in error["message"]
+    claim.refresh_from_db()
+    assert (claim.stage, claim.particulars_served_on, claim.version) == (
+        "letter_of_claim",
+        None,
+        int(closed["ETag"].strip('"')),
+    )
+    assert Deadline.objects.filter(claim=claim).count() == deadlines
+    # NHS Resolution reopens it.
+    reopened = patch(client_for(caseworker), claim, {"status": "open"}, closed["ETag"])
+    assert reopened.status_code == 200 and reopened.json()["status"] == "open"
+
+
 def test_auditors_and_importers_may_not_patch(auditor, importer):
     claim = recorded("MDU")
     assert patch(client_for(auditor), claim, {"stage": "negotiation"}, '"1"').status_code == 403

@@ -7,7 +7,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from claims.deadline_services import claims_deadlines_recompute, remind_on_for
-from claims.models import ClaimHandling, Deadline
+from claims.models import Claim, ClaimHandling, Deadline
 from claims.services import claim_create, claim_update
 from handlers.models import HandlerOrganisation
 from tests.factories import ClaimFactory
@@ -201,4 +201,51 @@ def test_another_organisations_deadline_is_a_404(caseworker, mdu_handler):
         format="json",
     )
     assert response.status_code == 404
+    assert Deadline.objects.get(pk=deadline.pk).status == "missed"
+
+
+def _deadline_patch(user, claim, deadline, body):
+    return api(user).patch(
+        f"/api/v1/claims/{claim.reference}/deadlines/{deadline.pk}/", body, format="json"
+    )
+
+
+def test_a_deadline_already_met_or_waived_is_a_409_and_its_date_stays(caseworker, mps_handler):
+    claim = mps_claim(caseworker)
+    deadline = kinds(claim)["letter_of_response"]
+    Claim.objects.filter(pk=claim.pk).update(letter_of_response_sent_on=D(2024, 2, 20))
+    Deadline.objects.filter(pk=deadline.pk).update(status="met")
+    for user, body in (
+        (mps_handler, {"status": "met"}),
+        (caseworker, {"status": "met"}),
+        (caseworker, {"status": "waived", "note": "No longer needed"}),
+    ):
+        response = _deadline_patch(user, claim, deadline, body)
+        assert response.status_code == 409, response.json()
+        [error] = response.json()["errors"]
+        assert error["code"] == "deadline_not_open"
+        assert "already met" in error["message"]
+    claim.refresh_from_db()
+    assert claim.letter_of_response_sent_on == D(2024, 2, 20)
+    assert Deadline.objects.get(pk=deadline.pk).status == "met"
+    Deadline.objects.filter(pk=deadline.pk).update(status="waived", waived_reason="Not needed")
+    response = _deadline_patch(mps_handler, claim, deadline, {"status": "met"})
+    assert (response.status_code, claim.version) == (409, Claim.objects.get(pk=claim.pk).version)
+
+
+def test_a_closed_claims_deadlines_are_a_409_for_everyone(caseworker, mps_handler):
+    claim = mps_claim(caseworker)
+    deadline = kinds(claim)["letter_of_response"]
+    Claim.objects.filter(pk=claim.pk).update(status="closed", outcome="not_a_claim")
+    count = Deadline.objects.filter(claim=claim).count()
+    for user, body in (
+        (mps_handler, {"status": "met"}),
+        (caseworker, {"status": "waived", "note": "Closed"}),
+    ):
+        response = _deadline_patch(user, claim, deadline, body)
+        assert response.status_code == 409
+        assert "the claim is closed" in response.json()["errors"][0]["message"]
+    claim.refresh_from_db()
+    assert claim.letter_of_response_sent_on is None
+    assert Deadline.objects.filter(claim=claim).count() == count
     assert Deadline.objects.get(pk=deadline.pk).status == "missed"
