@@ -870,9 +870,11 @@ def _upsert(
             changed.append(item.existing)
             names.update(name for name in item.values if before[name] != after[name])
             audits.append((item.existing, *audit_diff(before, after)))
-    model.objects.bulk_create(new, batch_size=SUB_BATCH)
+    # Changes first: a batch closing a stored period makes room for the new one it adds, which
+    # the exclusion constraint on periods checks as each statement ends.
     if changed:
         model.objects.bulk_update(changed, sorted(names), batch_size=SUB_BATCH)
+    model.objects.bulk_create(new, batch_size=SUB_BATCH)
     label = f"import {run.batch.pk}"
     audit_record_many(
         actor=run.actor,
@@ -1078,11 +1080,15 @@ class MembershipImporter(Importer):
             ]
             existing = same[0] if same else None
             end = record.get("end_date", existing.end_date if existing else None)
+            earlier = accepted[(member_id, organisation_id)]
+            # A stored period that an earlier row of the batch rewrites (same start) counts as
+            # that row gives it: a batch may close the open period and add the next one.
+            rewritten = {start for start, _, _ in earlier}
             others = [
                 (m.start_date, m.end_date, "stored")
                 for m in stored[(member_id, organisation_id)]
-                if m is not existing
-            ] + accepted[(member_id, organisation_id)]
+                if m is not existing and m.start_date not in rewritten
+            ] + earlier
             clash = _overlaps(record["start_date"], end, others)
             if clash is not None:
                 where = "a stored membership" if clash[2] == "stored" else f"row {clash[2]}"

@@ -512,6 +512,34 @@ def test_two_rows_of_one_batch_cannot_overlap(api, practice_and_gp):
     assert "row 0" in error["message"]
 
 
+def test_one_batch_may_close_the_open_membership_and_add_the_next(api, practice_and_gp):
+    # practice_and_gp: GMC:1234567 with MPS since 2010, open.
+    rows = [
+        {
+            "member": "GMC:1234567",
+            "organisation": "MPS",
+            "start_date": "2010-01-01",
+            "end_date": "2019-12-31",
+        },
+        {"member": "GMC:1234567", "organisation": "MPS", "start_date": "2020-01-01"},
+    ]
+    response = post_json(api, "memberships", rows)
+    assert response.status_code == 201, response.json()
+    assert (response.json()["created"], response.json()["updated"]) == (1, 1)
+    assert list(
+        Membership.objects.order_by("start_date").values_list("start_date", "end_date")
+    ) == [
+        (datetime.date(2010, 1, 1), datetime.date(2019, 12, 31)),
+        (datetime.date(2020, 1, 1), None),
+    ]
+    # Still refused: a new period overlapping what the batch leaves of the stored one.
+    rows[1]["start_date"] = "2019-06-01"
+    response = post_json(api, "memberships", rows)
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["row"], error["code"]) == (1, "overlapping_membership")
+
+
 def test_re_sending_a_membership_with_its_end_date_updates_it(api, practice_and_gp):
     response = post_json(
         api,
