@@ -78,7 +78,8 @@ MEMBER_KEY_HELP = "A member key: {registration_body, registration_number}, or in
 
 _MEMBER = (
     Field("registration_body", "choice", required=True, key=True, choices=REGISTRATION_BODIES),
-    Field("registration_number", "text", required=True, key=True, max_length=32),
+    # Upper case, as everywhere a member key is read: an NMC PIN is 12A3456E however it is sent.
+    Field("registration_number", "code", required=True, key=True, max_length=32),
 )
 
 PRACTICE = (

@@ -99,6 +99,8 @@ class Member(models.Model):
         return f"{self.registration_body}:{self.registration_number}"
 
     def clean(self) -> None:
+        # One member per natural key: imports and the API read member keys in upper case.
+        self.registration_number = self.registration_number.strip().upper()
         if self.registration_body == self.RegistrationBody.GMC:
             validate_gmc_number(self.registration_number)
 

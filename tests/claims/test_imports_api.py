@@ -498,6 +498,22 @@ def test_members_memberships_and_employments_import_with_member_keys(api):
     ) == [("MPS", datetime.date(2018, 12, 31)), ("MDU", None)]
 
 
+def test_a_registration_number_is_one_member_whatever_its_case(api, practice_and_gp):
+    members = "registration_body,registration_number,given_name,family_name,role\n"
+    assert (
+        post_csv(api, "members", members + "NMC,12A3456B,Florence,Nightingale,nurse\n").json()[
+            "created"
+        ]
+        == 1
+    )
+    again = post_csv(api, "members", members + "nmc,12a3456b,Florence,Nightingale,nurse\n")
+    assert (again.json()["created"], again.json()["updated"]) == (0, 0)
+    assert Member.objects.filter(registration_body="NMC").count() == 1
+    employment = [{"member": "nmc:12a3456b", "practice": "Y01234", "start_date": "2012-01-01"}]
+    assert post_json(api, "employments", employment).json()["created"] == 1
+    assert Employment.objects.get().member.registration_number == "12A3456B"
+
+
 def test_two_rows_of_one_batch_cannot_overlap(api, practice_and_gp):
     response = post_json(
         api,

@@ -55,3 +55,28 @@ def test_a_membership_ending_before_it_starts_is_refused(caseworker):
             start_date=D(2016, 1, 2),
             end_date=D(2016, 1, 1),
         )
+
+
+def test_a_member_added_in_the_workbench_keeps_its_number_in_upper_case(client, caseworker):
+    from django.urls import reverse
+
+    from members.models import Member
+
+    client.force_login(caseworker)
+    response = client.post(
+        reverse("admin:members_member_add"),
+        {
+            "registration_body": "NMC",
+            "registration_number": " 12a3456b ",
+            "given_name": "Florence",
+            "family_name": "Nightingale",
+            "role": "nurse",
+            **{
+                f"{inline}-{count}": value
+                for inline in ("memberships", "employments")
+                for count, value in (("TOTAL_FORMS", 0), ("INITIAL_FORMS", 0))
+            },
+        },
+    )
+    assert response.status_code == 302
+    assert Member.objects.get(family_name="Nightingale").registration_number == "12A3456B"
