@@ -61,6 +61,7 @@ from claims.deadline_services import (
 from claims.import_parsing import BodyError, body_format, file_chunks, records
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
+    INCIDENT_FIELDS,
     REROUTE_FIELDS,
     Claim,
     ClaimClinician,
@@ -91,6 +92,7 @@ from claims.selectors import (
     claims_current_reserves,
     claims_earliest_by_duplicate_key,
 )
+from claims.services import claim_merged_problems
 from config.api_errors import api_error
 from config.bulk_pace import paced_for_bulk
 from config.postgres_copy import (
@@ -1175,7 +1177,6 @@ _CLAIMANT_FIELDS = {
     "date_of_death": "claimant_date_of_death",
     "lacks_capacity": "claimant_lacks_capacity",
 }
-_INCIDENT = ("incident_date", "incident_date_from", "incident_date_to")
 
 
 def _claim_values(record: dict, practice_id: int | None) -> dict[str, Any]:
@@ -1188,9 +1189,9 @@ def _claim_values(record: dict, practice_id: int | None) -> dict[str, Any]:
             values["practice_id"] = practice_id
         elif name not in ("clinicians", "reserves"):
             values[name] = value
-    if any(name in record for name in _INCIDENT):
+    if any(name in record for name in INCIDENT_FIELDS):
         # The incident is one fact: a date replaces a stored range, and a range a date.
-        values = {**dict.fromkeys(_INCIDENT), **values}
+        values = {**dict.fromkeys(INCIDENT_FIELDS), **values}
     if record.get("status") == Status.OPEN:
         values["outcome"] = ""
     return values
@@ -1563,30 +1564,8 @@ class ClaimImporter(Importer):
         """What a record leaves out stays as stored (or takes its default, for a new claim):
         check the claim it would make, not the row alone."""
         stored = _CLAIM_DEFAULTS if claim is None else claim.__dict__
-        status = values.get("status", stored["status"])
-        outcome = values.get("outcome", stored["outcome"])
-        if status == Status.CLOSED and not outcome:
-            _unknown(
-                run, row, "outcome", spec.OUTCOME_REQUIRED, "A closed claim needs its outcome."
-            )
-        if outcome and status != Status.CLOSED:
-            _unknown(
-                run,
-                row,
-                "outcome",
-                spec.OUTCOME_NOT_ALLOWED,
-                "Only a closed claim has an outcome; give status closed as well.",
-            )
-        born = values.get("claimant_date_of_birth", stored["claimant_date_of_birth"])
-        died = values.get("claimant_date_of_death", stored["claimant_date_of_death"])
-        if born and died and died < born:
-            _unknown(
-                run,
-                row,
-                "claimant.date_of_death",
-                spec.DEATH_BEFORE_BIRTH,
-                "Death is before birth.",
-            )
+        for path, code, message in claim_merged_problems(values, stored):
+            _unknown(run, row, path, code, message)
 
     def plan(self, resolved, run):
         return _ClaimsSlice(resolved, run)

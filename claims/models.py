@@ -103,6 +103,9 @@ ROUTING_FACT_FIELDS = (
     "incident_date_from",
     "incident_date_to",
 )
+# The incident is one fact: a date, a range, or neither. A change giving any of these replaces
+# the others (a date replaces a stored range, and a range a date).
+INCIDENT_FIELDS = ("incident_date", "incident_date_from", "incident_date_to")
 # What re-routes a claim when it changes: its facts, and its practice (which employment, and so
 # which employing GP's MDO, counts when a clinician works at two practices).
 REROUTE_FIELDS = frozenset({*ROUTING_FACT_FIELDS, "practice_id"})

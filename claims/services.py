@@ -13,6 +13,7 @@ from audit.services import Actor, actor_user, audit_diff, audit_record, audit_sn
 from claims.deadline_services import NotOpen, claims_deadlines_recompute
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
+    INCIDENT_FIELDS,
     REROUTE_FIELDS,
     Claim,
     ClaimClinician,
@@ -490,7 +491,59 @@ def claims_reroute_preview(*, claim_ids: Sequence[int], actor: Actor):
     return moves
 
 
-@transaction.atomic
+def claim_merged_problems(
+    values: Mapping[str, Any], stored: Mapping[str, Any]
+) -> list[tuple[str, str, str]]:
+    """The rules across a claim's fields, checked on `values` (model field names) over
+    `stored` (a claim's fields, or a new claim's defaults): each one broken as (field, code,
+    message), in the import's codes (docs/api.md), so that an import and a PATCH refuse alike
+    and a caller never meets the database's constraint instead."""
+    from claims import import_records as spec
+
+    def value(name: str) -> Any:
+        return values.get(name, stored[name])
+
+    problems = []
+    status, outcome = value("status"), value("outcome")
+    if status == Status.CLOSED and not outcome:
+        problems.append(("outcome", spec.OUTCOME_REQUIRED, "A closed claim needs its outcome."))
+    if outcome and status != Status.CLOSED:
+        problems.append(
+            (
+                "outcome",
+                spec.OUTCOME_NOT_ALLOWED,
+                "Only a closed claim has an outcome; give status closed as well.",
+            )
+        )
+    born, died = value("claimant_date_of_birth"), value("claimant_date_of_death")
+    if born and died and died < born:
+        problems.append(
+            ("claimant.date_of_death", spec.DEATH_BEFORE_BIRTH, "Death is before birth.")
+        )
+    date, start, end = (value(name) for name in INCIDENT_FIELDS)
+    if date and (start or end):
+        problems.append(
+            (
+                "incident_date",
+                spec.DATE_AND_RANGE,
+                "Give either incident_date or incident_date_from and incident_date_to, not both.",
+            )
+        )
+    elif bool(start) != bool(end):
+        problems.append(
+            (
+                "incident_date_to" if start else "incident_date_from",
+                spec.RANGE_INCOMPLETE,
+                "A range needs both its start and its end.",
+            )
+        )
+    elif start and end and end < start:
+        problems.append(
+            ("incident_date_to", spec.RANGE_REVERSED, "The incident range ends before it starts.")
+        )
+    return problems
+
+
 def claim_closed_refusal(claim: Claim, actor: Actor) -> str | None:
     """Why `actor` may not change this claim's facts, stage, dates or deadlines, or None: it is
     closed, and NHS Resolution reopens claims (its caseworkers may still correct a closed one).
@@ -503,6 +556,7 @@ def claim_closed_refusal(claim: Claim, actor: Actor) -> str | None:
     return None
 
 
+@transaction.atomic
 def claim_change(
     *,
     claim: Claim,
@@ -531,6 +585,15 @@ def claim_change(
         raise NotOpen(refusal, code="claim_closed")
     before = audit_snapshot(locked)
     if changes:
+        if any(name in changes for name in INCIDENT_FIELDS):
+            changes = {**dict.fromkeys(INCIDENT_FIELDS), **changes}
+        if changes.get("status") == Status.OPEN and "outcome" not in changes:
+            changes["outcome"] = ""  # reopened: the outcome no longer stands
+        problems = claim_merged_problems(changes, locked.__dict__)
+        if problems:
+            raise ValidationError(
+                {field: ValidationError(message, code=code) for field, code, message in problems}
+            )
         for name, value in _claimant_fields(changes).items():
             setattr(locked, name, value)
         locked.full_clean(exclude=["reference"])

@@ -6,10 +6,13 @@
 
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -20,6 +23,22 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The object's state does not allow this change now."
     default_code = "conflict"
+
+
+def validation_error_from(error: DjangoValidationError) -> exceptions.ValidationError:
+    """A service's (Django's) ValidationError as DRF's, each message keeping its field and its
+    code: the codes are what clients match on."""
+    fields = error.error_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: [error]}
+    return exceptions.ValidationError(
+        {
+            "non_field_errors" if field == NON_FIELD_ERRORS else field: [
+                ErrorDetail(message, code=item.code or "invalid")
+                for item in items
+                for message in item
+            ]
+            for field, items in fields.items()
+        }
+    )
 
 
 def api_error(code: str, message: str, *, field: str | None = None, row: int | None = None) -> dict:

@@ -43,7 +43,7 @@ from claims.selectors import (
 )
 from claims.services import StaleVersion, claim_change, claim_viewed
 from config.api import ErrorsSerializer
-from config.api_errors import Conflict, api_error
+from config.api_errors import Conflict, api_error, validation_error_from
 from handlers.permissions import sees_every_claim
 from members.models import Practice
 from members.selectors import members_of_keys
@@ -570,9 +570,5 @@ class ClaimDetail(APIView):
         except DjangoPermissionDenied as error:
             raise exceptions.PermissionDenied(str(error)) from None
         except DjangoValidationError as error:
-            raise exceptions.ValidationError(
-                error.message_dict
-                if hasattr(error, "error_dict")
-                else {"non_field_errors": error.messages}
-            ) from None
+            raise validation_error_from(error) from None
         return _answer(request, _claim_for(request, reference))

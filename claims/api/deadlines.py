@@ -15,7 +15,7 @@ from claims.deadline_services import NotOpen, deadline_meet, deadline_waive
 from claims.models import Deadline
 from claims.selectors import deadlines_visible_to
 from config.api import ErrorsSerializer
-from config.api_errors import Conflict
+from config.api_errors import Conflict, validation_error_from
 
 
 class DeadlineChangeOut(serializers.Serializer):
@@ -116,5 +116,5 @@ class ClaimDeadlineDetail(APIView):
         except DjangoPermissionDenied as error:
             raise exceptions.PermissionDenied(str(error)) from None
         except DjangoValidationError as error:
-            raise exceptions.ValidationError(error.message_dict) from None
+            raise validation_error_from(error) from None
         return Response(DeadlineOut(Deadline.objects.get(pk=deadline.pk)).data)
