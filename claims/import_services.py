@@ -87,12 +87,13 @@ from claims.routing_services import (
     organisation_ids,
 )
 from claims.selectors import (
+    DUPLICATE_KEY_FIELDS,
     claim_duplicate_key,
     claims_by_sender_reference,
     claims_current_reserves,
     claims_earliest_by_duplicate_key,
 )
-from claims.services import claim_merged_problems
+from claims.services import claim_merged_problems, claims_duplicates_recheck
 from config.api_errors import api_error
 from config.bulk_pace import paced_for_bulk
 from config.postgres_copy import (
@@ -1344,8 +1345,12 @@ def _stored_claims_update(items: list[ClaimUpsert], run: _Run) -> int:
     their facts or dates changed; returns how many changed."""
     if not items:
         return 0
-    updated, reroute, recompute = ClaimImporter._update(items, run)
+    updated, reroute, recompute, rekeyed = ClaimImporter._update(items, run)
     label, cause = f"import {run.batch.pk}", f"Imported in batch {run.batch.pk}"
+    if rekeyed:
+        claims_duplicates_recheck(
+            claim_ids=rekeyed, actor=run.actor, reason=cause, actor_label=label
+        )
     if reroute:
         claims_route(claim_ids=reroute, actor=run.actor, actor_label=label, cause=cause)
     if recompute:
@@ -1574,11 +1579,12 @@ class ClaimImporter(Importer):
         _repeats_among_marked(run.read_apart_claims)
 
     @staticmethod
-    def _update(items: list[ClaimUpsert], run: _Run) -> tuple[int, list[int], list[int]]:
+    def _update(items: list[ClaimUpsert], run: _Run) -> tuple[int, list[int], list[int], list[int]]:
         """Change the given fields of stored claims; returns (claims changed, those whose
-        routing facts or clinicians changed, those whose deadline dates changed)."""
+        routing facts or clinicians changed, those whose deadline dates changed, those whose
+        duplicate key changed)."""
         if not items:
-            return 0, [], []
+            return 0, [], [], []
         ids = [item.existing.pk for item in items]
         stored_clinicians = defaultdict(list)
         for claim_id, member_id in (
@@ -1590,7 +1596,7 @@ class ClaimImporter(Importer):
         locked = Claim.objects.select_for_update().in_bulk(ids)
         stored_reserves = claims_current_reserves(ids)
         changed, audits, names = [], [], set()
-        reroute, recompute, new_clinicians, new_reserves = [], [], [], []
+        reroute, recompute, rekeyed, new_clinicians, new_reserves = [], [], [], [], []
         for item in items:
             claim = locked[item.existing.pk]
             before = audit_snapshot(claim, item.values)
@@ -1623,6 +1629,8 @@ class ClaimImporter(Importer):
                 reroute.append(claim.pk)
             if set(after) & DEADLINE_INPUT_FIELDS:
                 recompute.append(claim.pk)
+            if set(after) & set(DUPLICATE_KEY_FIELDS):
+                rekeyed.append(claim.pk)
         if names:
             Claim.objects.bulk_update(
                 changed, sorted(names | {"version", "updated_at"}), batch_size=SUB_BATCH
@@ -1650,7 +1658,7 @@ class ClaimImporter(Importer):
             changes=audits,
             reason=f"Imported in batch {run.batch.pk}",
         )
-        return len(changed), reroute, recompute
+        return len(changed), reroute, recompute, rekeyed
 
 
 IMPORTERS: dict[str, Importer] = {

@@ -579,6 +579,10 @@ def claim_clinicians_cover(*, claim: Claim, today: datetime.date | None = None):
     return covers
 
 
+# The columns claim_duplicate_key reads.
+DUPLICATE_KEY_FIELDS = ("claimant_nhs_number", "practice_id", "incident_date", "incident_date_from")
+
+
 def claim_duplicate_key(values: Mapping[str, Any]) -> tuple[str, int, datetime.date] | None:
     """What makes two claims possible duplicates, from a claim's values by column (a record's,
     or a claim's own __dict__): NHS number, practice and incident date (or the start of the

@@ -1,15 +1,23 @@
 """Writes to claims. Each public function is one transaction that writes its own audit rows."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, Q, Value, When
 from django.utils import timezone
 
-from audit.services import Actor, actor_user, audit_diff, audit_record, audit_snapshot
+from audit.services import (
+    Actor,
+    AuditSubject,
+    actor_user,
+    audit_diff,
+    audit_record,
+    audit_record_many,
+    audit_snapshot,
+)
 from claims.deadline_services import NotOpen, claims_deadlines_recompute
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
@@ -28,6 +36,7 @@ from claims.models import (
 from claims.money import pounds
 from claims.routing_services import claims_route
 from claims.selectors import (
+    DUPLICATE_KEY_FIELDS,
     claim_duplicate_key,
     claim_fields_editable_by,
     claims_earliest_by_duplicate_key,
@@ -615,6 +624,9 @@ def claim_change(
         after=changed_after,
         reason=reason,
     )
+    if set(changed_after) & set(DUPLICATE_KEY_FIELDS):
+        claims_duplicates_recheck(claim_ids=[locked.pk], actor=actor, reason=reason)
+        locked.refresh_from_db(fields=["possible_duplicate_of", "version"])
     dates_changed = sorted(set(changed_after) & set(DEADLINE_INPUT_FIELDS))
     if dates_changed:
         claims_deadlines_recompute(
@@ -655,6 +667,81 @@ def _clinicians_replace(
         for position, member in enumerate(members)
     )
     return before, keys
+
+
+def claims_duplicates_recheck(
+    *, claim_ids: Collection[int], actor: Actor, reason: str, actor_label: str = ""
+) -> int:
+    """After the duplicate key (NHS number, practice, incident date) of these stored claims
+    changed, the possible-duplicate flags it touches are worked out again, as for a new claim:
+    - each of them points at the earliest claim sharing its new key, unless it is that claim;
+    - a claim that pointed at one of them and no longer shares its key likewise;
+    - a later claim sharing a new key points at the claim that now has it, if that is now the
+      earliest with the key and it pointed at nothing or at a later claim (so a flag that a
+      caseworker cleared against an earlier claim still stays clear).
+    Each flag changed is a new version of its claim and an entry in its history. Returns how
+    many flags changed."""
+    ids = set(claim_ids)
+    if not ids:
+        return 0
+    fields = ("pk", "reference", "version", "possible_duplicate_of_id", *DUPLICATE_KEY_FIELDS)
+    moved = {row["pk"]: row for row in Claim.objects.filter(pk__in=ids).values(*fields)}
+    new_keys = {pk: claim_duplicate_key(row) for pk, row in moved.items()}
+    sharing = Q(pk__in=[])
+    for number, practice_id, on in set(new_keys.values()) - {None}:
+        sharing |= Q(claimant_nhs_number=number, practice_id=practice_id) & (
+            Q(incident_date=on) | Q(incident_date__isnull=True, incident_date_from=on)
+        )
+    others = {
+        row["pk"]: row
+        for row in Claim.objects.filter(Q(possible_duplicate_of_id__in=ids) | sharing)
+        .exclude(pk__in=ids)
+        .values(*fields)
+    }
+    rows = {**others, **moved}
+    keys = {pk: claim_duplicate_key(row) for pk, row in rows.items()}
+    earliest = claims_earliest_by_duplicate_key(keys.values())
+    pointers: dict[int, int | None] = {}
+    for pk, row in rows.items():
+        first = earliest.get(keys[pk])
+        fresh = first if first is not None and first < pk else None
+        current = row["possible_duplicate_of_id"]
+        if (
+            pk in moved
+            or (current in moved and keys[pk] != new_keys[current])
+            or (fresh in moved and (current is None or current > fresh))
+        ):
+            pointers[pk] = fresh
+    changes = {pk: to for pk, to in pointers.items() if to != rows[pk]["possible_duplicate_of_id"]}
+    if not changes:
+        return 0
+    named = set(changes.values()) | {rows[pk]["possible_duplicate_of_id"] for pk in changes}
+    references = dict(Claim.objects.filter(pk__in=named - {None}).values_list("pk", "reference"))
+    Claim.objects.filter(pk__in=changes).update(
+        possible_duplicate_of_id=Case(
+            *(
+                When(pk=pk, then=Value(to, output_field=BigIntegerField()))
+                for pk, to in changes.items()
+            )
+        ),
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    audit_record_many(
+        actor=actor,
+        actor_label=actor_label,
+        action="claim.update",
+        changes=[
+            (
+                AuditSubject("claims.claim", pk, rows[pk]["reference"]),
+                {"possible_duplicate_of": references.get(rows[pk]["possible_duplicate_of_id"])},
+                {"possible_duplicate_of": references.get(to)},
+            )
+            for pk, to in changes.items()
+        ],
+        reason=reason,
+    )
+    return len(changes)
 
 
 @transaction.atomic

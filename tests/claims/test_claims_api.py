@@ -523,6 +523,20 @@ def test_a_patch_and_a_deadline_met_hold_their_locks_in_a_transaction_of_their_o
     assert met.status_code == 200, met.json()
 
 
+def test_a_patch_giving_a_claim_an_earlier_claims_key_flags_it(caseworker):
+    earlier = recorded("MDU", n=3)
+    later = recorded("MDU", n=3, incident_date=D(2018, 12, 1), practice=earlier.practice)
+    assert later.possible_duplicate_of_id is None
+    response = patch(
+        client_for(caseworker), later, {"incident_date": "2018-11-12"}, f'"{later.version}"'
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["possible_duplicate_of"] == earlier.reference
+    later.refresh_from_db()
+    assert later.possible_duplicate_of_id == earlier.pk
+    assert response["ETag"] == f'"{later.version}"'
+
+
 def test_a_range_given_by_patch_replaces_the_incident_date_as_an_import_does(caseworker):
     claim = recorded("MDU")
     response = patch(

@@ -667,6 +667,39 @@ def test_a_possible_duplicate_is_flagged_not_merged_or_dropped(api, practice_and
     assert [c["reference"] for c in listed["results"]] == [duplicate.reference]
 
 
+def test_an_update_that_changes_a_duplicate_key_checks_the_flags_again(api, practice_and_gp):
+    claimant = {"name": "Ada Lovelace", "nhs_number": valid_nhs_number(7)}
+    post_json(
+        api,
+        "claims",
+        [
+            claim_record("E-1", claimant=claimant),
+            claim_record("E-2", claimant=claimant, incident_date="2021-01-01"),
+            claim_record("E-3", claimant=claimant, incident_date="2022-02-02"),
+            claim_record("E-4", claimant=claimant),
+        ],
+    )
+
+    def flags():
+        by_id = dict(Claim.objects.values_list("pk", "external_ref"))
+        return {
+            ref: by_id.get(earlier)
+            for ref, earlier in Claim.objects.values_list("external_ref", "possible_duplicate_of")
+        }
+
+    assert flags() == {"E-1": None, "E-2": None, "E-3": None, "E-4": "E-1"}
+    # E-1 moves to another incident date: E-4 no longer repeats it, and E-2 now repeats E-1.
+    moved = post_json(api, "claims", [{"external_ref": "E-1", "incident_date": "2021-01-01"}])
+    assert moved.json()["updated"] == 1, moved.json()
+    assert flags() == {"E-1": None, "E-2": "E-1", "E-3": None, "E-4": None}
+    # E-3 takes E-4's key: it is the earlier of the two, so E-4 now repeats E-3.
+    post_json(api, "claims", [{"external_ref": "E-3", "incident_date": "2018-11-12"}])
+    assert flags() == {"E-1": None, "E-2": "E-1", "E-3": None, "E-4": "E-3"}
+    e4 = Claim.objects.get(external_ref="E-4")
+    event = AuditEvent.objects.filter(subject_id=str(e4.pk), action="claim.update").latest("id")
+    assert event.after == {"possible_duplicate_of": Claim.objects.get(external_ref="E-3").reference}
+
+
 @pytest.mark.parametrize("slice_rows", [2, 1000])
 def test_repeats_within_one_batch_point_at_its_first_claim(
     api, practice_and_gp, settings, slice_rows
