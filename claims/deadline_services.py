@@ -312,7 +312,10 @@ def deadline_waive(*, deadline: Deadline, actor: Actor, reason: str) -> Deadline
     if not is_caseworker(actor):
         raise PermissionDenied("Only NHS Resolution caseworkers may waive a deadline.")
     if not reason.strip():
-        raise ValidationError({"note": "Say why the deadline is waived."}, code="required")
+        # The code on the message itself: Django drops a dict's outer code.
+        raise ValidationError(
+            {"note": ValidationError("Say why the deadline is waived.", code="required")}
+        )
     locked = _deadline_locked_if_open(deadline)
     before = _state(locked)
     locked.status, locked.waived_reason, locked.waived_by = "waived", reason.strip(), actor

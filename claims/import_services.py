@@ -87,7 +87,6 @@ from claims.routing_services import (
     organisation_ids,
 )
 from claims.selectors import (
-    DUPLICATE_KEY_FIELDS,
     claim_duplicate_key,
     claims_by_sender_reference,
     claims_current_reserves,
@@ -1059,6 +1058,21 @@ class MembershipImporter(Importer):
             stored[(membership.member_id, membership.organisation_id)].append(membership)
         # Periods this batch has accepted so far, so two rows cannot overlap each other.
         accepted = run.periods
+        # The end each stored period will have once this slice is written (its rows may close
+        # one after adding the next): a row is checked against stored periods as they will be.
+        ends = {
+            (m.member_id, m.organisation_id, m.start_date): m.end_date
+            for periods in stored.values()
+            for m in periods
+        }
+        for _, record in rows:
+            key = (
+                members.get(record["member"]),
+                organisations.get(record["organisation"]),
+                record["start_date"],
+            )
+            if key in ends and "end_date" in record:
+                ends[key] = record["end_date"]
         resolved = []
         for row, record in rows:
             member_id = members.get(record["member"])
@@ -1084,11 +1098,10 @@ class MembershipImporter(Importer):
             existing = same[0] if same else None
             end = record.get("end_date", existing.end_date if existing else None)
             earlier = accepted[(member_id, organisation_id)]
-            # A stored period that an earlier row of the batch rewrites (same start) counts as
-            # that row gives it: a batch may close the open period and add the next one.
+            # A stored period that an earlier row of the batch rewrites is checked as that row.
             rewritten = {start for start, _, _ in earlier}
             others = [
-                (m.start_date, m.end_date, "stored")
+                (m.start_date, ends[(member_id, organisation_id, m.start_date)], "stored")
                 for m in stored[(member_id, organisation_id)]
                 if m is not existing and m.start_date not in rewritten
             ] + earlier
@@ -1291,7 +1304,7 @@ class _ClaimsSlice:
         self.writes: _ClaimWrites | None = None
         # Changes to stored claims are written first, at once: the new claims' duplicate check
         # below, and the next slice's, must see those claims as changed.
-        self.updated = _stored_claims_update(
+        self.updated, self.rekeyed = _stored_claims_update(
             [item for item in resolved if item.existing is not None], run
         )
         if not self.new_items:
@@ -1337,27 +1350,33 @@ class _ClaimsSlice:
             # slices in flight, not of every claim it has written.
             for key in self.claimed:
                 run.first_by_key.pop(key, None)
+        if self.rekeyed:
+            # Now, not when the slice was built: the new claims of the slices before it, which
+            # may share the keys it changed, are stored by now (slices are stored in order).
+            claims_duplicates_recheck(
+                claim_ids=self.rekeyed,
+                actor=run.actor,
+                reason=f"Imported in batch {run.batch.pk}",
+                actor_label=f"import {run.batch.pk}",
+            )
         return created, self.updated
 
 
-def _stored_claims_update(items: list[ClaimUpsert], run: _Run) -> int:
+def _stored_claims_update(items: list[ClaimUpsert], run: _Run) -> tuple[int, list[int]]:
     """Change stored claims as their records say, re-routing and recomputing deadlines where
-    their facts or dates changed; returns how many changed."""
+    their facts or dates changed; returns how many changed, and those whose duplicate key
+    changed (checked again once the slice is stored: _ClaimsSlice.store)."""
     if not items:
-        return 0
+        return 0, []
     updated, reroute, recompute, rekeyed = ClaimImporter._update(items, run)
     label, cause = f"import {run.batch.pk}", f"Imported in batch {run.batch.pk}"
-    if rekeyed:
-        claims_duplicates_recheck(
-            claim_ids=rekeyed, actor=run.actor, reason=cause, actor_label=label
-        )
     if reroute:
         claims_route(claim_ids=reroute, actor=run.actor, actor_label=label, cause=cause)
     if recompute:
         claims_deadlines_recompute(
             claim_ids=recompute, actor=run.actor, actor_label=label, reason=cause
         )
-    return updated
+    return updated, rekeyed
 
 
 @dataclass
@@ -1599,6 +1618,7 @@ class ClaimImporter(Importer):
         reroute, recompute, rekeyed, new_clinicians, new_reserves = [], [], [], [], []
         for item in items:
             claim = locked[item.existing.pk]
+            key_before = claim_duplicate_key(claim.__dict__)
             before = audit_snapshot(claim, item.values)
             for name, value in item.values.items():
                 setattr(claim, name, value)
@@ -1629,7 +1649,7 @@ class ClaimImporter(Importer):
                 reroute.append(claim.pk)
             if set(after) & DEADLINE_INPUT_FIELDS:
                 recompute.append(claim.pk)
-            if set(after) & set(DUPLICATE_KEY_FIELDS):
+            if claim_duplicate_key(claim.__dict__) != key_before:
                 rekeyed.append(claim.pk)
         if names:
             Claim.objects.bulk_update(

@@ -593,6 +593,7 @@ def claim_change(
     if refusal:
         raise NotOpen(refusal, code="claim_closed")
     before = audit_snapshot(locked)
+    key_before = claim_duplicate_key(locked.__dict__)
     if changes:
         if any(name in changes for name in INCIDENT_FIELDS):
             changes = {**dict.fromkeys(INCIDENT_FIELDS), **changes}
@@ -624,7 +625,7 @@ def claim_change(
         after=changed_after,
         reason=reason,
     )
-    if set(changed_after) & set(DUPLICATE_KEY_FIELDS):
+    if claim_duplicate_key(locked.__dict__) != key_before:
         claims_duplicates_recheck(claim_ids=[locked.pk], actor=actor, reason=reason)
         locked.refresh_from_db(fields=["possible_duplicate_of", "version"])
     dates_changed = sorted(set(changed_after) & set(DEADLINE_INPUT_FIELDS))
@@ -652,7 +653,9 @@ def _clinicians_replace(
     §4); returns their keys before and after, or None if they are the same."""
     keys = [member.key for member in members]
     if len(set(keys)) != len(keys):
-        raise ValidationError({"clinicians": "Name each clinician once."}, code="duplicate")
+        raise ValidationError(
+            {"clinicians": ValidationError("Name each clinician once.", code="duplicate")}
+        )
     before = [
         link.member.key
         for link in ClaimClinician.objects.filter(claim=locked)
@@ -673,7 +676,9 @@ def claims_duplicates_recheck(
     *, claim_ids: Collection[int], actor: Actor, reason: str, actor_label: str = ""
 ) -> int:
     """After the duplicate key (NHS number, practice, incident date) of these stored claims
-    changed, the possible-duplicate flags it touches are worked out again, as for a new claim:
+    changed (the key, not merely one of its columns: a range starting on the old incident date
+    is the same key), the possible-duplicate flags it touches are worked out again, as for a
+    new claim. Called inside the transaction that changed them, which holds their locks:
     - each of them points at the earliest claim sharing its new key, unless it is that claim;
     - a claim that pointed at one of them and no longer shares its key likewise;
     - a later claim sharing a new key points at the claim that now has it, if that is now the
@@ -692,10 +697,13 @@ def claims_duplicates_recheck(
         sharing |= Q(claimant_nhs_number=number, practice_id=practice_id) & (
             Q(incident_date=on) | Q(incident_date__isnull=True, incident_date_from=on)
         )
+    # Locked, so that a caseworker clearing one of these flags meanwhile is not overwritten.
     others = {
         row["pk"]: row
         for row in Claim.objects.filter(Q(possible_duplicate_of_id__in=ids) | sharing)
         .exclude(pk__in=ids)
+        .select_for_update()
+        .order_by("pk")
         .values(*fields)
     }
     rows = {**others, **moved}

@@ -28,11 +28,13 @@ class Conflict(exceptions.APIException):
 def validation_error_from(error: DjangoValidationError) -> exceptions.ValidationError:
     """A service's (Django's) ValidationError as DRF's, each message keeping its field and its
     code: the codes are what clients match on."""
-    fields = error.error_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: [error]}
+    fields = (
+        error.error_dict if hasattr(error, "error_dict") else {NON_FIELD_ERRORS: error.error_list}
+    )
     return exceptions.ValidationError(
         {
             "non_field_errors" if field == NON_FIELD_ERRORS else field: [
-                ErrorDetail(message, code=item.code or "invalid")
+                ErrorDetail(message, code=getattr(item, "code", None) or "invalid")
                 for item in items
                 for message in item
             ]

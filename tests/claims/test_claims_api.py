@@ -537,6 +537,25 @@ def test_a_patch_giving_a_claim_an_earlier_claims_key_flags_it(caseworker):
     assert response["ETag"] == f'"{later.version}"'
 
 
+def test_a_cleared_flag_stays_clear_when_an_edit_keeps_the_duplicate_key(caseworker):
+    from claims.services import claim_duplicate_dismiss
+
+    earlier = recorded("MDU", n=4)
+    later = recorded("MDU", n=4, practice=earlier.practice)
+    assert later.possible_duplicate_of_id == earlier.pk
+    later = claim_duplicate_dismiss(claim=later, actor=caseworker, reason="Another incident")
+    # A range starting on the same day is the same incident date for this purpose.
+    response = patch(
+        client_for(caseworker),
+        later,
+        {"incident_date_from": "2018-11-12", "incident_date_to": "2018-11-13"},
+        f'"{later.version}"',
+    )
+    assert response.status_code == 200, response.json()
+    later.refresh_from_db()
+    assert later.possible_duplicate_of_id is None
+
+
 def test_a_range_given_by_patch_replaces_the_incident_date_as_an_import_does(caseworker):
     claim = recorded("MDU")
     response = patch(

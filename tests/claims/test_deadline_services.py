@@ -157,7 +157,10 @@ def test_caseworker_waives_a_deadline_with_a_reason(caseworker):
     url = f"/api/v1/claims/{claim.reference}/deadlines/{deadline.pk}/"
     missing = api(caseworker).patch(url, {"status": "waived"}, format="json")
     assert missing.status_code == 400
-    assert missing.json()["errors"][0]["field"] == "note"
+    assert (missing.json()["errors"][0]["field"], missing.json()["errors"][0]["code"]) == (
+        "note",
+        "required",
+    )
     response = api(caseworker).patch(
         url, {"status": "waived", "note": "Claim discontinued"}, format="json"
     )

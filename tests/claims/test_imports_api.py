@@ -548,6 +548,12 @@ def test_one_batch_may_close_the_open_membership_and_add_the_next(api, practice_
         (datetime.date(2010, 1, 1), datetime.date(2019, 12, 31)),
         (datetime.date(2020, 1, 1), None),
     ]
+    # The same rows the other way round: the closing row may come second.
+    Membership.objects.filter(start_date=datetime.date(2020, 1, 1)).delete()
+    Membership.objects.update(end_date=None)
+    response = post_json(api, "memberships", rows[::-1])
+    assert response.status_code == 201, response.json()
+    assert Membership.objects.filter(end_date=None).get().start_date == datetime.date(2020, 1, 1)
     # Still refused: a new period overlapping what the batch leaves of the stored one.
     rows[1]["start_date"] = "2019-06-01"
     response = post_json(api, "memberships", rows)
@@ -698,6 +704,26 @@ def test_an_update_that_changes_a_duplicate_key_checks_the_flags_again(api, prac
     e4 = Claim.objects.get(external_ref="E-4")
     event = AuditEvent.objects.filter(subject_id=str(e4.pk), action="claim.update").latest("id")
     assert event.after == {"possible_duplicate_of": Claim.objects.get(external_ref="E-3").reference}
+
+
+@pytest.mark.parametrize("slice_rows", [1, 1000])
+def test_a_stored_claim_taking_a_new_claims_key_in_a_later_slice_is_its_earlier_claim(
+    api, practice_and_gp, settings, slice_rows
+):
+    claimant = {"name": "Ada Lovelace", "nhs_number": valid_nhs_number(8)}
+    post_json(api, "claims", [claim_record("OLD", claimant=claimant, incident_date="2017-01-01")])
+    settings.IMPORT_SLICE_ROWS = slice_rows
+    response = post_json(
+        api,
+        "claims",
+        [
+            claim_record("NEW", claimant=claimant),
+            {"external_ref": "OLD", "incident_date": "2018-11-12"},
+        ],
+    )
+    assert (response.json()["created"], response.json()["updated"]) == (1, 1), response.json()
+    old = Claim.objects.get(external_ref="OLD")
+    assert Claim.objects.get(external_ref="NEW").possible_duplicate_of == old
 
 
 @pytest.mark.parametrize("slice_rows", [2, 1000])
