@@ -18,6 +18,7 @@ from audit.services import (
     audit_record_many,
     audit_snapshot,
 )
+from claims import import_records as spec
 from claims.deadline_services import NotOpen, claims_deadlines_recompute
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
@@ -507,7 +508,6 @@ def claim_merged_problems(
     `stored` (a claim's fields, or a new claim's defaults): each one broken as (field, code,
     message), in the import's codes (docs/api.md), so that an import and a PATCH refuse alike
     and a caller never meets the database's constraint instead."""
-    from claims import import_records as spec
 
     def value(name: str) -> Any:
         return values.get(name, stored[name])
