@@ -61,7 +61,6 @@ from claims.deadline_services import (
 from claims.import_parsing import BodyError, body_format, file_chunks, records
 from claims.models import (
     DEADLINE_INPUT_FIELDS,
-    INCIDENT_FIELDS,
     REROUTE_FIELDS,
     Claim,
     ClaimClinician,
@@ -74,6 +73,7 @@ from claims.models import (
     Reserve,
     RoutingDecision,
     Status,
+    incident_as_one_fact,
 )
 from claims.routing_services import (
     CLAIM_ROW_COLUMNS,
@@ -1203,9 +1203,7 @@ def _claim_values(record: dict, practice_id: int | None) -> dict[str, Any]:
             values["practice_id"] = practice_id
         elif name not in ("clinicians", "reserves"):
             values[name] = value
-    if any(name in record for name in INCIDENT_FIELDS):
-        # The incident is one fact: a date replaces a stored range, and a range a date.
-        values = {**dict.fromkeys(INCIDENT_FIELDS), **values}
+    values = incident_as_one_fact(values)
     if record.get("status") == Status.OPEN:
         values["outcome"] = ""
     return values

@@ -106,6 +106,16 @@ ROUTING_FACT_FIELDS = (
 # The incident is one fact: a date, a range, or neither. A change giving any of these replaces
 # the others (a date replaces a stored range, and a range a date).
 INCIDENT_FIELDS = ("incident_date", "incident_date_from", "incident_date_to")
+
+
+def incident_as_one_fact(values: dict) -> dict:
+    """`values` (a change to a claim), with the incident fields it does not give cleared if it
+    gives any of them."""
+    if any(name in values for name in INCIDENT_FIELDS):
+        return {**dict.fromkeys(INCIDENT_FIELDS), **values}
+    return values
+
+
 # What re-routes a claim when it changes: its facts, and its practice (which employment, and so
 # which employing GP's MDO, counts when a clinician works at two practices).
 REROUTE_FIELDS = frozenset({*ROUTING_FACT_FIELDS, "practice_id"})

@@ -33,6 +33,7 @@ from claims.models import (
     Payment,
     Reserve,
     Status,
+    incident_as_one_fact,
 )
 from claims.money import pounds
 from claims.routing_services import claims_route
@@ -595,8 +596,7 @@ def claim_change(
     before = audit_snapshot(locked)
     key_before = claim_duplicate_key(locked.__dict__)
     if changes:
-        if any(name in changes for name in INCIDENT_FIELDS):
-            changes = {**dict.fromkeys(INCIDENT_FIELDS), **changes}
+        changes = incident_as_one_fact(changes)
         if changes.get("status") == Status.OPEN and "outcome" not in changes:
             changes["outcome"] = ""  # reopened: the outcome no longer stands
         problems = claim_merged_problems(changes, locked.__dict__)

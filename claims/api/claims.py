@@ -457,8 +457,6 @@ class ClaimPatchIn(serializers.Serializer):
                     for name in unknown
                 }
             )
-        if attrs.get("status") == Status.OPEN and "outcome" not in attrs:
-            attrs["outcome"] = ""
         return attrs
 
 
