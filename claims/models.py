@@ -122,7 +122,10 @@ REROUTE_FIELDS = frozenset({*ROUTING_FACT_FIELDS, "practice_id"})
 
 
 class Claim(models.Model):
-    reference = models.CharField(max_length=20, unique=True, editable=False)
+    # Unique by a constraint (Meta), not unique=True: references are matched whole, never by
+    # prefix, so the pattern index Django adds beside a unique text column would cost every
+    # claim written and serve no query.
+    reference = models.CharField(max_length=20, editable=False)
     external_ref = models.CharField(
         max_length=100, blank=True, help_text="The sender's own reference; unique per sender."
     )
@@ -238,6 +241,7 @@ class Claim(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="claim_reference_unique"),
             models.UniqueConstraint(
                 fields=["source_organisation", "external_ref"],
                 condition=~Q(external_ref=""),

@@ -144,6 +144,19 @@ def test_claim_reference_is_unique():
     refused(lambda: ClaimFactory(reference="CL-2024-000123"))
 
 
+def test_claim_reference_is_matched_whole_so_it_has_no_pattern_index():
+    # The pattern index unique=True would add costs every imported claim and serves no query.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'claims_claim'"
+            " AND indexdef LIKE '%%(reference%%'"
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    assert len(definitions) == 1 and "UNIQUE" in definitions[0], definitions
+
+
 def test_external_ref_is_unique_per_sender():
     claim = ClaimFactory(external_ref="MPS-1")
     refused(
