@@ -11,6 +11,7 @@ from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -56,6 +57,10 @@ from handlers.services import account_password_change
 from schemes.models import Scheme
 
 PAGE_SIZE = 25
+# The list pages as far as the admin counts (10,000 claims): beyond that a page is an OFFSET of
+# tens of thousands of rows (seconds at 100,000 claims), and nobody pages that far rather than
+# filter.
+LAST_PAGE = 400
 HOME_LIST_SIZE = 10
 DUE_SOON_DAYS = 14
 
@@ -171,9 +176,20 @@ def _scheme_choices() -> list[tuple[str, str]]:
 
 def _page_number(request: HttpRequest) -> int:
     try:
-        return max(1, min(int(request.GET.get("page", "1")), 10_000))
+        return max(1, min(int(request.GET.get("page", "1")), LAST_PAGE))
     except ValueError:
         return 1
+
+
+def _page_of(rows: QuerySet, page: int) -> tuple[list, bool, str | None]:
+    """A page of rows, whether a next page follows and, on the last page the lists offer when
+    more rows follow it, how many they list at most (for the page to say so). One row more than
+    a page says whether more follow, without COUNT(*)."""
+    fetched = list(rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
+    more = len(fetched) > PAGE_SIZE
+    has_next = more and page < LAST_PAGE
+    listed_at_most = f"{LAST_PAGE * PAGE_SIZE:,}" if more and not has_next else None
+    return fetched[:PAGE_SIZE], has_next, listed_at_most
 
 
 @portal_page
@@ -202,11 +218,8 @@ def claims_list(request: HttpRequest) -> HttpResponse:
     claims = claims_with_next_deadline(
         claims_filter(claims_visible_to(user=user), **filters)
     ).order_by("-created_at", "-id")
-    # One row more than a page says whether there is a next page, without COUNT(*).
     page = _page_number(request)
-    rows = list(claims[(page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1])
-    has_next = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, has_next, listed_at_most = _page_of(claims, page)
 
     def page_url(number: int) -> str:
         query = {k: v for k, v in request.GET.items() if k != "page" and v}
@@ -224,6 +237,7 @@ def claims_list(request: HttpRequest) -> HttpResponse:
             "last_row": (page - 1) * PAGE_SIZE + len(rows),
             "previous_url": page_url(page - 1) if page > 1 else None,
             "next_url": page_url(page + 1) if has_next else None,
+            "listed_at_most": listed_at_most,
             "filtered": any(v for k, v in request.GET.items() if k != "page"),
         },
         status=200 if form.is_valid() else 400,
@@ -552,13 +566,9 @@ claim_assignment = claim_action(
 def notifications(request: HttpRequest) -> HttpResponse:
     unread_only = request.GET.get("show") != "all"
     page = _page_number(request)
-    rows = list(
-        notifications_for(user=request.user, unread=unread_only)[
-            (page - 1) * PAGE_SIZE : page * PAGE_SIZE + 1
-        ]
+    rows, has_next, listed_at_most = _page_of(
+        notifications_for(user=request.user, unread=unread_only), page
     )
-    has_next = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
     # A claim may have moved away since: link only to those still visible.
     visible = claims_visible_among(
         user=request.user, claim_ids={n.claim_id for n in rows if n.claim_id}
@@ -572,6 +582,7 @@ def notifications(request: HttpRequest) -> HttpResponse:
             "unread_only": unread_only,
             "previous_url": "?" + urlencode({**show, "page": page - 1}) if page > 1 else None,
             "next_url": "?" + urlencode({**show, "page": page + 1}) if has_next else None,
+            "listed_at_most": listed_at_most,
         },
     )
 

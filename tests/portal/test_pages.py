@@ -290,6 +290,22 @@ def test_notifications_unread_and_all(client, mps_handler, mps_claim, mdu_handle
     assert "You have no unread notifications." in page(client, "/portal/notifications/")
 
 
+def test_notifications_stop_at_the_last_page_and_say_so(client, mps_handler, monkeypatch):
+    monkeypatch.setattr("handlers.portal.views.LAST_PAGE", 1)
+    Notification.objects.bulk_create(
+        Notification(
+            recipient=mps_handler, kind="import_finished", message=f"n{n}", dedupe_key=f"k{n}"
+        )
+        for n in range(26)
+    )
+    client.force_login(mps_handler)
+    body = page(client, "/portal/notifications/")
+    assert 'rel="next"' not in body
+    assert "The list stops at 25 notifications; older ones are not shown until these" in body
+    client.post("/portal/notifications/read/")
+    assert 'data-testid="list-limit"' not in page(client, "/portal/notifications/")
+
+
 def test_mark_all_read(client, mps_handler):
     for key in "abc":
         Notification.objects.create(
@@ -314,3 +330,37 @@ def test_a_notification_about_a_claim_that_moved_away_has_no_link(client, mps_ha
     body = page(client, "/portal/notifications/")
     assert "Moved to NHSR" in body
     assert f"/portal/claims/{mps_claim.reference}/" not in body
+
+
+def test_the_list_stops_at_its_last_page_and_says_how_to_find_the_rest(
+    client, mps_handler, monkeypatch
+):
+    # A deep page is an OFFSET of every row before it; the list stops where the admin's count
+    # does (400 pages of 25), here shrunk to 2 pages so that 51 claims go past it.
+    monkeypatch.setattr("handlers.portal.views.LAST_PAGE", 2)
+    claims = [handled_claim("MPS") for _ in range(51)]
+    client.force_login(mps_handler)
+    first = page(client, "/portal/claims/")
+    assert 'rel="next"' in first and 'data-testid="list-limit"' not in first
+    last = page(client, "/portal/claims/", page=2)
+    assert last.count('data-testid="claim-row"') == 25
+    assert 'rel="next"' not in last and 'rel="prev"' in last
+    assert "The list stops at 50 claims and more match" in last
+    # A page past the last shows the last, not an empty or slow one.
+    beyond = page(client, "/portal/claims/", page=9999)
+    assert "Showing claims 26 to 50" in beyond
+    # The oldest claim is past the limit; a search still finds it.
+    found = page(client, "/portal/claims/", q=claims[0].reference)
+    assert claims[0].reference in found and 'data-testid="list-limit"' not in found
+
+
+def test_a_list_that_ends_on_the_last_page_says_nothing_of_a_limit(
+    client, mps_handler, monkeypatch
+):
+    monkeypatch.setattr("handlers.portal.views.LAST_PAGE", 2)
+    for _ in range(50):
+        handled_claim("MPS")
+    client.force_login(mps_handler)
+    last = page(client, "/portal/claims/", page=2)
+    assert last.count('data-testid="claim-row"') == 25
+    assert 'rel="next"' not in last and 'data-testid="list-limit"' not in last
