@@ -103,7 +103,6 @@ from config.postgres_copy import (
     copy_lines,
     copy_text,
     ids_allocate,
-    statistics_refresh,
 )
 from handlers.models import NHSR_CODE, Handler, HandlerOrganisation
 from handlers.permissions import handler_for, is_caseworker
@@ -315,30 +314,13 @@ def import_batch_run(*, batch_id: int, last_attempt: bool = True) -> None:
         _fail(batch, done, error)
         raise
     if batch.created + batch.updated:  # as _run_batch read them back
-        _refresh_statistics_later(batch.pk)
+        from claims.tasks import statistics_refresh_later
 
-
-def _refresh_statistics_later(batch_id: int) -> None:
-    """Upkeep, apart from the batch: it is done and committed whatever becomes of this."""
-    if connection.vendor != "postgresql":
-        return
-    from claims.tasks import import_statistics_refresh_task
-
-    try:
-        import_statistics_refresh_task.delay(batch_id)
-    except Exception:  # the broker gone: autovacuum will come round
-        logger.warning("import %s: statistics refresh not queued", batch_id, exc_info=True)
-
-
-def import_statistics_refresh(*, batch_id: int) -> list[str]:
-    """After a queued batch: the planner's statistics of the tables it wrote, refreshed if it
-    changed a tenth or more of the records of its kind (a first large import, above all).
-    Returns the tables analysed."""
-    batch = ImportBatch.objects.filter(pk=batch_id).first()
-    if batch is None:
-        return []
-    importer = IMPORTERS[batch.kind]
-    return statistics_refresh(importer.writes, changed=batch.created + batch.updated)
+        statistics_refresh_later(
+            IMPORTERS[batch.kind].writes,
+            changed=batch.created + batch.updated,
+            after=f"import {batch.pk}",
+        )
 
 
 def _fail(batch: ImportBatch, done: int, error: Exception) -> None:

@@ -20,6 +20,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from audit.services import (
     Actor,
     AuditSubject,
@@ -556,6 +557,8 @@ def _write(
     return decision_writes_store(writes)
 
 
+# What moving claims rewrites, the claims first (statistics_refresh compares with their count).
+ROUTING_WRITES = (Claim, ClaimSegment, ClaimHandling, RoutingDecision, AuditEvent)
 _PLACEMENT_FIELDS = ["schemes", "lead_handler", "handlers", "flags", "needs_triage"]
 _SEGMENT_COLUMNS = (
     "claim_id",
@@ -918,6 +921,13 @@ def routing_job_run(*, job_id: int) -> None:
         raise
     RoutingJob.objects.filter(pk=job.pk).update(
         status=RoutingJob.JobStatus.DONE, finished_at=timezone.now()
+    )
+    from claims.tasks import statistics_refresh_later
+
+    statistics_refresh_later(
+        ROUTING_WRITES,
+        changed=RoutingJob.objects.values_list("moved", flat=True).get(pk=job.pk),
+        after=f"routing job {job.pk}",
     )
 
 

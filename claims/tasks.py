@@ -1,16 +1,22 @@
 """Celery tasks: thin, take ids, return quietly if the row is gone (design.md §4)."""
 
+import logging
 import smtplib
+from collections.abc import Sequence
 
 from celery import shared_task
-from django.db import OperationalError
+from django.apps import apps
+from django.db import OperationalError, connection, models
 from django.utils import timezone
 
 from claims.deadline_services import deadlines_sweep
-from claims.import_services import import_batch_run, import_statistics_refresh
+from claims.import_services import import_batch_run
 from claims.models import RoutingJob
 from claims.notification_services import notification_email_send
 from claims.routing_services import routing_job_run, routing_job_start
+from config.postgres_copy import statistics_refresh
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -65,6 +71,20 @@ def import_batch_run_task(self, batch_id: int) -> None:
 
 
 @shared_task
-def import_statistics_refresh_task(batch_id: int) -> list[str]:
-    """After a queued import: ANALYZE the tables it changed by a tenth or more."""
-    return import_statistics_refresh(batch_id=batch_id)
+def statistics_refresh_task(model_labels: list[str], changed: int) -> list[str]:
+    """After a bulk write (a queued import, a re-routing job): ANALYZE the tables it wrote if it
+    changed a tenth or more of the first one's rows."""
+    return statistics_refresh([apps.get_model(label) for label in model_labels], changed=changed)
+
+
+def statistics_refresh_later(
+    models_written: Sequence[type[models.Model]], *, changed: int, after: str
+) -> None:
+    """Queue statistics_refresh_task: upkeep apart from the bulk write, which is done and
+    committed whatever becomes of this (`after` names it in the log)."""
+    if connection.vendor != "postgresql" or changed <= 0:
+        return
+    try:
+        statistics_refresh_task.delay([model._meta.label for model in models_written], changed)
+    except Exception:  # the broker gone: autovacuum will come round
+        logger.warning("%s: statistics refresh not queued", after, exc_info=True)

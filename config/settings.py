@@ -166,7 +166,7 @@ CELERY_TASK_ROUTES = {
     "claims.tasks.handovers_reroute_task": {"queue": "bulk"},
     "claims.tasks.deadlines_sweep_task": {"queue": "bulk"},
     "claims.tasks.import_batch_run_task": {"queue": "bulk"},
-    "claims.tasks.import_statistics_refresh_task": {"queue": "bulk"},
+    "claims.tasks.statistics_refresh_task": {"queue": "bulk"},
     "claims.tasks.notifications_email_task": {"queue": "notifications"},
 }
 CELERY_BEAT_SCHEDULE = {

@@ -841,7 +841,7 @@ def test_a_batch_is_done_even_if_its_statistics_refresh_cannot_be_queued(
     def broker_gone(*args, **kwargs):
         raise ConnectionError("broker gone")
 
-    monkeypatch.setattr(tasks.import_statistics_refresh_task, "delay", broker_gone)
+    monkeypatch.setattr(tasks.statistics_refresh_task, "delay", broker_gone)
     settings.IMPORT_SYNC_MAX_ROWS = 10
     with django_capture_on_commit_callbacks(execute=True):
         response = post_csv(api, "claims", _claims_csv(20))

@@ -203,6 +203,41 @@ def test_handover_job_moves_open_claims_and_leaves_closed_ones_where_they_were()
     assert closed_claim.lead_handler == "MPS"
 
 
+def _statistics_forgotten(tables: list[str]) -> None:
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute("UPDATE pg_class SET reltuples = -1 WHERE relname = %s", [table])
+
+
+def _rows_counted_by_statistics(table: str) -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+def test_a_job_that_moved_claims_leaves_the_planner_statistics_of_what_it_rewrote():
+    """A handover moves thousands of claims at once; the portal's lists are planned from the
+    statistics of the claims and of who handles them, refreshed as the job ends (Celery runs
+    eagerly here)."""
+    gp = gp_with("MPS")
+    claims = [claim_against(gp, incident_date=D(2018, 11, 12)) for _ in range(3)]
+    for claim in claims:
+        route(claim, D(2021, 3, 31))
+    tables = ["claims_claim", "claims_claimhandling", "claims_routingdecision"]
+    _statistics_forgotten(tables)
+    job = RoutingJob.objects.create(kind=RoutingJob.Kind.HANDOVER, decision_date=D(2021, 3, 31))
+    routing_job_run(job_id=job.pk)  # nothing moves: statistics left to autovacuum
+    assert [_rows_counted_by_statistics(table) for table in tables] == [-1, -1, -1]
+    job = RoutingJob.objects.create(kind=RoutingJob.Kind.HANDOVER, decision_date=D(2021, 4, 1))
+    routing_job_run(job_id=job.pk)
+    assert RoutingJob.objects.get(pk=job.pk).moved == 3
+    assert [_rows_counted_by_statistics(table) for table in tables] == [
+        3,
+        3,  # one organisation (NHSR) each after the handover
+        RoutingDecision.objects.count(),
+    ]
+
+
 def test_the_day_before_handover_the_job_moves_nothing():
     claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
     route(claim, D(2021, 3, 1))
