@@ -73,7 +73,9 @@ def day(value) -> str:
     if not value:
         return ""
     if isinstance(value, datetime.datetime):
-        value = value.date()
+        # The day in London, as the time beside it shows: 00:30 BST on 1 July is 23:30 UTC on
+        # 30 June.
+        value = (timezone.localtime(value) if timezone.is_aware(value) else value).date()
     return f"{value.day} {value:%B %Y}"
 
 

@@ -364,3 +364,26 @@ def test_a_list_that_ends_on_the_last_page_says_nothing_of_a_limit(
     last = page(client, "/portal/claims/", page=2)
     assert last.count('data-testid="claim-row"') == 25
     assert 'rel="next"' not in last and 'data-testid="list-limit"' not in last
+
+
+@pytest.mark.parametrize(
+    "utc, shown",
+    [
+        # 23:30 UTC on 30 June is 00:30 on 1 July in London (BST), the day the time beside it shows.
+        (datetime.datetime(2024, 6, 30, 23, 30, tzinfo=datetime.UTC), "1 July 2024, "),
+        (datetime.datetime(2024, 6, 30, 22, 59, tzinfo=datetime.UTC), "30 June 2024, "),
+        # In winter London is on UTC.
+        (datetime.datetime(2024, 1, 31, 23, 30, tzinfo=datetime.UTC), "31 January 2024, "),
+    ],
+)
+def test_notes_and_history_show_the_day_in_london(client, mps_handler, mps_claim, utc, shown):
+    note_add(claim=mps_claim, actor=mps_handler, text="Late call with the practice.")
+    mps_claim.notes.update(created_at=utc)
+    AuditEvent.objects.filter(action="claim.note").update(at=utc)
+    client.force_login(mps_handler)
+    body = page(client, f"/portal/claims/{mps_claim.reference}/")
+    notes = body.split('data-testid="notes"')[1].split("</ul>")[0]
+    history = body.split('data-testid="history"')[1].split("</ul>")[0]
+    assert shown in notes
+    london = timezone.localtime(utc)
+    assert f"{shown[:-2]} {london:%H:%M}" in history
