@@ -39,6 +39,7 @@ from handlers.permissions import is_caseworker
 
 _CLAIM_COLUMNS = (
     "pk",
+    "status",
     *dict.fromkeys(TRIGGER_DATE_FIELDS + COMPLETION_DATE_FIELDS),
     "incident_date",
     "incident_date_to",
@@ -122,8 +123,10 @@ def claims_deadlines_recompute(
         (d.claim_id, d.kind): d for d in Deadline.objects.filter(AnyOf(F("claim_id"), claim_ids))
     }
     created, updated, history, seen = [], [], [], set()
+    missed: list[Deadline] = []  # missed by this change, on an open claim: told as the sweep tells
     claims = Claim.objects.filter(AnyOf(F("pk"), claim_ids)).values(*_CLAIM_COLUMNS)
     for values in claims:
+        claim_open = values["status"] == Status.OPEN
         for computed in rules.compute_deadlines(_claim_dates(values), today=today):
             key = (values["pk"], computed.kind)
             seen.add(key)
@@ -133,22 +136,31 @@ def claims_deadlines_recompute(
                 deadline = SimpleNamespace(
                     pk=None, claim_id=values["pk"], kind=computed.kind, status="open"
                 )
-                before = None
+                before, reminded = None, None
                 created.append(deadline)
             else:
-                before = _state(deadline)
+                before, reminded = _state(deadline), deadline.remind_on
             for name in _TRACKED:
                 if name == "status" and deadline.status == Deadline.DeadlineStatus.WAIVED:
                     continue
                 setattr(deadline, name, getattr(computed, name))
+            # Nobody is reminded of a closed claim's deadlines; reopening it starts again.
             deadline.remind_on = (
-                remind_on_for(deadline.due_on, today) if deadline.status == "open" else None
+                remind_on_for(deadline.due_on, today)
+                if deadline.status == "open" and claim_open
+                else None
             )
             after = _state(deadline)
-            if before is not None and before != after:
+            if before is not None and (before != after or deadline.remind_on != reminded):
                 updated.append(deadline)
             if before != after:
                 history.append((deadline, before, after))
+            if (
+                claim_open
+                and deadline.status == "missed"
+                and (before or {}).get("status") != "missed"
+            ):
+                missed.append(deadline)
     now = timezone.now()
     ids = copy_new(
         Deadline,
@@ -165,7 +177,13 @@ def claims_deadlines_recompute(
         ("id", *_TRACKED, "remind_on", "updated_at"),
         ((d.pk, *(getattr(d, n) for n in _TRACKED), d.remind_on, now) for d in updated),
     )
-    gone = [d.pk for key, d in existing.items() if key not in seen]
+    # A deadline whose trigger went no longer applies, unless a person waived it: that decision
+    # and its history stay (its date as it last was), and a trigger given again finds it.
+    gone = [
+        d.pk
+        for key, d in existing.items()
+        if key not in seen and d.status != Deadline.DeadlineStatus.WAIVED
+    ]
     Deadline.objects.filter(pk__in=gone).delete()
     copy_into(
         DeadlineChange,
@@ -183,6 +201,7 @@ def claims_deadlines_recompute(
             for deadline, before, after in history
         ),
     )
+    deadlines_missed_notify([(d.pk, d.claim_id, d.kind, d.due_on) for d in missed])
     return len(history) + len(gone)
 
 
@@ -235,7 +254,11 @@ def new_claims_deadlines(
     for values in new_claims:
         claim_id = values["pk"]
         for c in rules.compute_deadlines(_claim_dates(values), today=today):
-            remind_on = remind_on_for(c.due_on, today) if c.status == "open" else None
+            remind_on = (
+                remind_on_for(c.due_on, today)
+                if c.status == "open" and values["status"] == Status.OPEN
+                else None
+            )
             # Kinds, statuses and categories are codes and dates ISO text: nothing in them for
             # COPY to escape, so only the source goes through copy_text (once, cached).
             source, source_json = _copied(c.source)
@@ -404,21 +427,56 @@ def _claim_reminders(rows: list[tuple], today: datetime.date) -> list[tuple]:
 
 
 def _claim_missed(today: datetime.date, limit: int) -> list[tuple]:
-    """Mark open deadlines past their day as missed, claiming each with `status = 'open'` in
-    the same statement, and return (id, claim_id, kind, due_on) of those this sweep marked."""
+    """Mark open deadlines of open claims past their day as missed, claiming each with
+    `status = 'open'` in the same statement, and return (id, claim_id, kind, due_on) of those
+    this sweep marked. A closed claim's deadlines stay as they were when it closed; reopened,
+    its recompute marks those past their day."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
             UPDATE claims_deadline SET status = 'missed', remind_on = NULL
              WHERE status = 'open' AND id IN (
-                   SELECT id FROM claims_deadline
-                    WHERE status = 'open' AND due_on < %s
-                    ORDER BY due_on, id LIMIT %s)
+                   SELECT deadline.id FROM claims_deadline AS deadline
+                     JOIN claims_claim AS claim ON claim.id = deadline.claim_id
+                    WHERE deadline.status = 'open' AND deadline.due_on < %s
+                          AND claim.status = 'open'
+                    ORDER BY deadline.due_on, deadline.id LIMIT %s)
          RETURNING id, claim_id, kind, due_on
             """,
             [today, limit],
         )
         return cursor.fetchall()
+
+
+def deadlines_missed_notify(missed: Sequence[tuple]) -> int:
+    """Tell the claim's handler that each deadline (id, claim_id, kind, due_on) was missed, and
+    its lead organisation's team leads (escalation), once each; returns how many were told."""
+    from claims.notification_services import (
+        Message,
+        claim_people,
+        deadline_text,
+        notifications_create,
+    )
+
+    if not missed:
+        return 0
+    people = claim_people({row[1] for row in missed})
+    references = dict(
+        Claim.objects.filter(pk__in={row[1] for row in missed}).values_list("pk", "reference")
+    )
+    messages = []
+    for pk, claim_id, kind, due_on in missed:
+        handlers, leads = people[claim_id]
+        text = f"MISSED: {deadline_text(kind, references[claim_id], due_on)}"
+        messages += [
+            Message(user, claim_id, "deadline_missed", text, f"deadline_missed:{pk}:{user}")
+            for user in handlers
+        ]
+        messages += [
+            Message(user, claim_id, "deadline_escalated", text, f"deadline_escalated:{pk}:{user}")
+            for user in leads
+        ]
+    return len(notifications_create(messages))
 
 
 def deadlines_sweep(*, today: datetime.date | None = None, batch_size: int = 5000) -> SweepResult:
@@ -437,7 +495,7 @@ def deadlines_sweep(*, today: datetime.date | None = None, batch_size: int = 500
     while True:
         with transaction.atomic():
             rows = list(
-                Deadline.objects.filter(status="open", remind_on__lte=today)
+                Deadline.objects.filter(status="open", remind_on__lte=today, claim__status="open")
                 .order_by("remind_on", "pk")
                 .values_list("pk", "claim_id", "kind", "due_on", "remind_on", "claim__reference")[
                     :batch_size
@@ -467,30 +525,6 @@ def deadlines_sweep(*, today: datetime.date | None = None, batch_size: int = 500
             missed = _claim_missed(today, batch_size)
             if not missed:
                 break
-            people = claim_people({row[1] for row in missed})
-            references = dict(
-                Claim.objects.filter(pk__in={row[1] for row in missed}).values_list(
-                    "pk", "reference"
-                )
-            )
-            messages = []
-            for pk, claim_id, kind, due_on in missed:
-                handlers, leads = people[claim_id]
-                text = f"MISSED: {deadline_text(kind, references[claim_id], due_on)}"
-                messages += [
-                    Message(user, claim_id, "deadline_missed", text, f"deadline_missed:{pk}:{user}")
-                    for user in handlers
-                ]
-                messages += [
-                    Message(
-                        user,
-                        claim_id,
-                        "deadline_escalated",
-                        text,
-                        f"deadline_escalated:{pk}:{user}",
-                    )
-                    for user in leads
-                ]
-            result.notifications += len(notifications_create(messages))
+            result.notifications += deadlines_missed_notify(missed)
             result.missed += len(missed)
     return result

@@ -76,9 +76,10 @@ COMPLETION_DATE_FIELDS = (
     "defence_filed_on",
 )
 # Claim fields that feed deadlines (design.md §3.4; domain.md §5 limitation): changing one
-# recomputes the claim's deadlines.
+# recomputes the claim's deadlines. The status too: a closed claim's deadlines remind nobody.
 DEADLINE_INPUT_FIELDS = frozenset(
     {
+        "status",
         *TRIGGER_DATE_FIELDS,
         *COMPLETION_DATE_FIELDS,
         "incident_date",

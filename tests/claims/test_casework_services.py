@@ -217,6 +217,9 @@ def test_a_new_claim_is_announced_to_the_team_leads_of_the_organisation_it_is_ro
             activity="nhs_primary_medical_services",
             incident_date=datetime.date(2018, 11, 12),
         )
-    notice = Notification.objects.get(recipient=lead)
-    assert (notice.kind, notice.claim) == ("claim_routed", claim)
+    notice = Notification.objects.get(recipient=lead, kind="claim_routed")
+    assert notice.claim == claim
     assert "routed to MDU" in notice.message
+    # Recorded in 2026 for a 2018 incident, its limitation date had passed: escalated as well.
+    [escalated] = Notification.objects.filter(recipient=lead, kind="deadline_escalated")
+    assert "MISSED" in escalated.message and "limitation" in escalated.message

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from claims.deadline_services import claims_deadlines_recompute, deadlines_sweep
 from claims.models import Claim, ClaimHandling, Deadline, Notification
@@ -26,6 +27,8 @@ def team_lead(code: str, name: str):
 
 
 def mps_claim(assigned=None, **dates) -> Claim:
+    # An incident a year ago: its limitation is two years off, so only the dates given fall due.
+    dates.setdefault("incident_date", timezone.localdate() - datetime.timedelta(days=365))
     claim = ClaimFactory(lead_handler="MPS", handlers="MPS", assigned_to=assigned, **dates)
     ClaimHandling.objects.create(
         claim=claim, organisation=HandlerOrganisation.objects.get(code="MPS")
@@ -136,3 +139,102 @@ def test_two_sweeps_at_once_send_each_reminder_once():
     assert sum(r.reminded for r in results) == 40
     assert Notification.objects.count() == 40
     assert Notification.objects.values("dedupe_key").distinct().count() == 40
+
+
+# -- closed claims, and deadlines already past when they are made ----------
+
+
+@pytest.mark.django_db
+def test_a_closed_claim_reminds_nobody_and_its_deadlines_stay_as_they_were(mps_handler, caseworker):
+    from claims.services import claim_close
+
+    lead = team_lead("MPS", "mps_lead")
+    today = timezone.localdate()
+    claim = mps_claim(assigned=mps_handler, letter_of_claim_on=today)
+    claim_close(claim=claim, actor=caseworker, outcome="not_a_claim", expected_version=None)
+    assert not Deadline.objects.filter(claim=claim, remind_on__isnull=False).exists()
+    # Reminder days, the acknowledgement's day and the day after, the response's day after.
+    for days in (0, 7, 13, 14, 15, 200):
+        day = today + datetime.timedelta(days=days)
+        result = deadlines_sweep(today=day)
+        assert (result.reminded, result.missed) == (0, 0), day
+    assert not Notification.objects.filter(recipient__in=[mps_handler, lead]).exists()
+    assert set(Deadline.objects.filter(claim=claim).values_list("kind", "status")) >= {
+        ("acknowledge_letter_of_claim", "open"),
+        ("letter_of_response", "open"),
+    }
+
+
+@pytest.mark.django_db
+def test_a_reopened_claim_marks_what_passed_while_it_was_closed_and_reminds_again(
+    mps_handler, caseworker
+):
+    from claims.services import claim_close, claim_reopen
+
+    lead = team_lead("MPS", "mps_lead")
+    claim = mps_claim(assigned=mps_handler, letter_of_claim_on=timezone.localdate())
+    claim = claim_close(claim=claim, actor=caseworker, outcome="not_a_claim", expected_version=None)
+    Claim.objects.filter(pk=claim.pk).update(letter_of_claim_on=D(2024, 1, 10))
+    claim_reopen(claim=claim, actor=caseworker, expected_version=None, reason="Solicitors wrote")
+    deadlines = dict(Deadline.objects.filter(claim=claim).values_list("kind", "status"))
+    assert deadlines["acknowledge_letter_of_claim"] == "missed"
+    told = set(Notification.objects.values_list("recipient_id", "kind"))
+    assert told >= {(mps_handler.pk, "deadline_missed"), (lead.pk, "deadline_escalated")}
+    claim = mps_claim(assigned=mps_handler, letter_of_claim_on=timezone.localdate())
+    claim = claim_close(claim=claim, actor=caseworker, outcome="not_a_claim", expected_version=None)
+    claim_reopen(claim=claim, actor=caseworker, expected_version=None, reason="Reopened")
+    reminded = Deadline.objects.get(claim=claim, kind="acknowledge_letter_of_claim").remind_on
+    assert reminded is not None and reminded >= timezone.localdate()
+
+
+@pytest.mark.django_db
+def test_a_deadline_already_past_when_its_date_is_entered_is_told_at_once_and_once(
+    mps_handler, django_capture_on_commit_callbacks
+):
+    from claims.services import claim_update
+
+    lead = team_lead("MPS", "mps_lead")
+    claim = mps_claim(assigned=mps_handler)
+    # Entered today (2026 or later): acknowledgement due 14 days after 2024-03-01, long past.
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_update(
+            claim=claim,
+            actor=mps_handler,
+            expected_version=claim.version,
+            letter_of_claim_on=D(2024, 3, 1),
+        )
+    assert Deadline.objects.get(claim=claim, kind="acknowledge_letter_of_claim").status == "missed"
+    told = set(Notification.objects.values_list("recipient_id", "kind"))
+    assert {(mps_handler.pk, "deadline_missed"), (lead.pk, "deadline_escalated")} <= told
+    assert any("MISSED" in (m.subject + m.body) for m in mail.outbox)
+    assert deadlines_sweep().notifications == 0
+
+
+@pytest.mark.django_db
+def test_a_date_entered_in_time_is_not_told_as_missed(mps_handler):
+    from claims.services import claim_update
+
+    team_lead("MPS", "mps_lead")
+    claim = mps_claim(assigned=mps_handler)
+    claim_update(
+        claim=claim,
+        actor=mps_handler,
+        expected_version=claim.version,
+        letter_of_claim_on=timezone.localdate(),
+    )
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_deadlines_of_claims_closed_before_the_rule_are_cleared_of_reminders():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("claims.migrations.0016_closed_claims_remind_nobody")
+    open_claim = mps_claim(letter_of_claim_on=timezone.localdate())
+    closed = mps_claim(letter_of_claim_on=timezone.localdate())
+    Claim.objects.filter(pk=closed.pk).update(status="closed", outcome="not_a_claim")
+    migration.closed_claims_remind_nobody(apps, None)
+    assert not Deadline.objects.filter(claim=closed, remind_on__isnull=False).exists()
+    assert Deadline.objects.filter(claim=open_claim, remind_on__isnull=False).exists()

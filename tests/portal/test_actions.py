@@ -90,6 +90,35 @@ def test_record_dates_recomputes_the_deadlines(client, mps_handler, mps_claim):
     )
 
 
+def test_clearing_a_date_keeps_a_deadline_a_caseworker_waived(
+    client, mps_handler, mps_claim, caseworker
+):
+    from claims.deadline_services import deadline_waive
+
+    waived = mps_claim.deadlines.get(kind="letter_of_response")
+    deadline_waive(deadline=waived, actor=caseworker, reason="Agreed with the solicitors")
+    letter_of_claim_on = mps_claim.letter_of_claim_on
+    client.force_login(mps_handler)
+    cleared = client.post(url(mps_claim, "dates"), {"version": 1})
+    assert cleared.status_code == 302
+    # The acknowledgement no longer applies; the waiver, a caseworker's decision, stays.
+    assert sorted(mps_claim.deadlines.values_list("kind", "status")) == [
+        ("letter_of_response", "waived"),
+        ("limitation", "open"),
+    ]
+    again = client.post(
+        url(mps_claim, "dates"),
+        {"version": 2, **date_parts("letter_of_claim_on", letter_of_claim_on)},
+    )
+    assert again.status_code == 302
+    waived.refresh_from_db()
+    assert (waived.status, waived.waived_reason) == ("waived", "Agreed with the solicitors")
+    assert list(waived.history.values_list("reason", flat=True)) == [
+        "Claim recorded",
+        "Waived: Agreed with the solicitors",
+    ]
+
+
 @pytest.mark.parametrize(
     ("parts", "message"),
     [
