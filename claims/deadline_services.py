@@ -99,9 +99,12 @@ def claims_deadlines_recompute(
     actor_label: str = "",
     today: datetime.date | None = None,
     new_claims: Sequence[Mapping[str, Any]] | None = None,
+    tell_missed: bool = True,
 ) -> int:
     """Bring the deadlines of these claims in line with their dates; returns how many changed.
     A waived deadline stays waived (a person decided it); its date still follows the claim.
+    Deadlines this change leaves missed on an open claim are told as the sweep tells them,
+    unless not `tell_missed` (an import: a batch of old claims would escalate thousands).
 
     `new_claims`, instead of `claim_ids`: claims just inserted, given as their column values
     (with "pk"), so that a bulk import neither reads back what it wrote nor looks for deadlines
@@ -201,7 +204,8 @@ def claims_deadlines_recompute(
             for deadline, before, after in history
         ),
     )
-    deadlines_missed_notify([(d.pk, d.claim_id, d.kind, d.due_on) for d in missed])
+    if tell_missed:
+        deadlines_missed_notify([(d.pk, d.claim_id, d.kind, d.due_on) for d in missed])
     return len(history) + len(gone)
 
 

@@ -1354,7 +1354,7 @@ def _stored_claims_update(items: list[ClaimUpsert], run: _Run) -> tuple[int, lis
         claims_route(claim_ids=reroute, actor=run.actor, actor_label=label, cause=cause)
     if recompute:
         claims_deadlines_recompute(
-            claim_ids=recompute, actor=run.actor, actor_label=label, reason=cause
+            claim_ids=recompute, actor=run.actor, actor_label=label, reason=cause, tell_missed=False
         )
     return updated, rekeyed
 

@@ -599,6 +599,38 @@ def test_imported_claims_are_routed_given_deadlines_and_audited(api, importer, p
     assert (event.actor, event.after["clinicians"]) == (importer, [practice_and_gp[1].pk])
 
 
+def test_an_import_escalates_no_deadline_one_by_one(
+    api, practice_and_gp, django_capture_on_commit_callbacks
+):
+    from handlers.models import HandlerOrganisation
+    from tests.factories import HandlerFactory, UserFactory
+
+    lead = HandlerFactory(
+        user=UserFactory(username="nhsr_lead"),
+        role="team_lead",
+        organisation=HandlerOrganisation.objects.get(code="NHSR"),
+    ).user
+    today = datetime.date.today().isoformat()
+    with django_capture_on_commit_callbacks(execute=True):
+        # A 2018 incident: limitation long past, missed as the claims are stored.
+        post_json(
+            api, "claims", [claim_record(f"EXT-{n}", letter_of_claim_on=today) for n in (1, 2)]
+        )
+        # Re-sent with the letter of claim it really had: its acknowledgement and response missed.
+        post_json(api, "claims", [claim_record("EXT-1", letter_of_claim_on="2024-01-08")])
+    missed = set(
+        Deadline.objects.filter(status="missed").values_list("claim__external_ref", "kind")
+    )
+    assert {
+        ("EXT-1", "limitation"),
+        ("EXT-2", "limitation"),
+        ("EXT-1", "acknowledge_letter_of_claim"),
+        ("EXT-1", "letter_of_response"),
+    } <= missed
+    told = set(Notification.objects.filter(recipient=lead).values_list("kind", flat=True))
+    assert told == {"claim_routed"}
+
+
 def test_a_claim_csv_with_nested_fields_and_lists_matches_the_json(api, practice_and_gp):
     MemberFactory(registration_number="7654321")
     text = (
