@@ -664,6 +664,8 @@ class Notification(models.Model):
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         NO_ADDRESS = "no_address", "No address"
+        # The claim moved away before the e-mail went: the inbox keeps it, without a link.
+        WITHHELD = "withheld", "Not sent: the claim moved away"
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"

@@ -2,6 +2,7 @@
 key), and only to people who may see the claim (design.md §2)."""
 
 import datetime
+import smtplib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -55,11 +56,14 @@ def claim_people(claim_ids: Iterable[int]) -> dict[int, tuple[list[int], list[in
 
 
 def notifications_create(messages: Sequence[Message]) -> list[int]:
-    """Store the messages not already stored (by dedupe key) and queue their e-mails after the
-    transaction commits; returns the ids of the new ones."""
+    """Store the messages not already stored (by dedupe key) and queue the e-mails of those
+    this call stored after the transaction commits; returns their ids."""
     if not messages:
         return []
     keys = [m.dedupe_key for m in messages]
+    stored = set(
+        Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+    )
     Notification.objects.bulk_create(
         [
             Notification(
@@ -70,12 +74,15 @@ def notifications_create(messages: Sequence[Message]) -> list[int]:
                 dedupe_key=m.dedupe_key,
             )
             for m in messages
+            if m.dedupe_key not in stored
         ],
         ignore_conflicts=True,
         batch_size=2000,
     )
+    # Only this call's own: a message stored before, whose e-mail may be on its way already, is
+    # not queued again. (Two calls at once may both queue one; sending claims the row first.)
     new_ids = list(
-        Notification.objects.filter(dedupe_key__in=keys, email_attempts=0, email_status="pending")
+        Notification.objects.filter(dedupe_key__in=[k for k in keys if k not in stored])
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -86,34 +93,77 @@ def notifications_create(messages: Sequence[Message]) -> list[int]:
     return new_ids
 
 
+# Refusals that name this message's recipient: sending again will not change them.
+_RECIPIENT_REFUSED_CODES = range(550, 554)
+
+
+def email_refused_for_good(error: Exception) -> bool:
+    """Whether a failed e-mail would fail again however often it were retried (the address
+    refused), as against a server or a connection that may be back later."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return True
+    return (
+        isinstance(error, smtplib.SMTPResponseException)
+        and not isinstance(error, smtplib.SMTPSenderRefused)
+        and error.smtp_code in _RECIPIENT_REFUSED_CODES
+    )
+
+
 def notification_email_send(*, notification_id: int) -> None:
-    """Send one notification's e-mail and record the outcome. Raises on a transient failure so
-    the task retries; a notification already sent is not sent again."""
-    notification = (
-        Notification.objects.select_related("recipient", "claim").filter(pk=notification_id).first()
-    )
-    if notification is None or notification.email_status == Notification.EmailStatus.SENT:
-        return
-    if not notification.recipient.email:
-        Notification.objects.filter(pk=notification.pk).update(
-            email_status=Notification.EmailStatus.NO_ADDRESS
+    """Send one notification's e-mail and record the outcome, exactly once: the row is locked
+    while it is sent, so a second worker given the same notification skips it, and one already
+    sent (or refused for good) is not sent again. A notification about a claim its recipient
+    may no longer see (it moved away) is not e-mailed, unless it says so. Raises a failure
+    worth retrying, after recording it."""
+    from claims.selectors import claims_visible_among
+
+    failure = None
+    with transaction.atomic():
+        notification = (
+            Notification.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("recipient", "claim")
+            .filter(
+                pk=notification_id,
+                email_status__in=[
+                    Notification.EmailStatus.PENDING,
+                    Notification.EmailStatus.FAILED,
+                ],
+            )
+            .first()
         )
-        return
-    subject = notification.get_kind_display()
-    if notification.claim_id:
-        subject = f"{subject}: {notification.claim.reference}"
+        if notification is None:  # gone, done, or being sent by another worker
+            return
+        recipient = notification.recipient
+        if not recipient.email:
+            _email_outcome(notification, Notification.EmailStatus.NO_ADDRESS)
+            return
+        if (
+            notification.claim_id
+            and notification.kind != Notification.Kind.CLAIM_MOVED_OUT
+            and not claims_visible_among(user=recipient, claim_ids=[notification.claim_id])
+        ):
+            _email_outcome(notification, Notification.EmailStatus.WITHHELD)
+            return
+        subject = notification.get_kind_display()
+        if notification.claim_id:
+            subject = f"{subject}: {notification.claim.reference}"
+        try:
+            send_mail(subject, notification.message, None, [recipient.email])
+        except Exception as error:
+            failure = error
+            _email_outcome(notification, Notification.EmailStatus.FAILED, error=str(error))
+        else:
+            _email_outcome(notification, Notification.EmailStatus.SENT)
+    if failure is not None and not email_refused_for_good(failure):
+        raise failure
+
+
+def _email_outcome(notification: Notification, status: str, *, error: str = "") -> None:
+    attempted = status in (Notification.EmailStatus.SENT, Notification.EmailStatus.FAILED)
     Notification.objects.filter(pk=notification.pk).update(
-        email_attempts=notification.email_attempts + 1
-    )
-    try:
-        send_mail(subject, notification.message, None, [notification.recipient.email])
-    except Exception as error:
-        Notification.objects.filter(pk=notification.pk).update(
-            email_status=Notification.EmailStatus.FAILED, email_error=str(error)[:300]
-        )
-        raise
-    Notification.objects.filter(pk=notification.pk).update(
-        email_status=Notification.EmailStatus.SENT, email_error=""
+        email_status=status,
+        email_error=error[:300],
+        email_attempts=notification.email_attempts + attempted,
     )
 
 

@@ -46,17 +46,22 @@ def deadlines_sweep_task(batch_size: int = 5000) -> dict:
     return {"reminded": result.reminded, "missed": result.missed}
 
 
-@shared_task(
-    autoretry_for=(smtplib.SMTPException, ConnectionError, TimeoutError, OSError),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=5,
-)
-def notifications_email_task(notification_ids: list[int]) -> None:
-    """E-mail each notification; a transient failure retries the batch, and those already sent
-    are skipped on the retry."""
+@shared_task(bind=True, max_retries=5)
+def notifications_email_task(self, notification_ids: list[int]) -> None:
+    """E-mail each notification. One that fails for a while (a server or connection down) is
+    retried with backoff, alone with the others that failed; the rest of the batch goes on, and
+    an address refused for good is recorded and not retried."""
+    failed, first_error = [], None
     for notification_id in notification_ids:
-        notification_email_send(notification_id=notification_id)
+        try:
+            notification_email_send(notification_id=notification_id)
+        except (smtplib.SMTPException, ConnectionError, TimeoutError, OSError) as error:
+            failed.append(notification_id)
+            first_error = first_error or error
+    if failed:
+        raise self.retry(
+            args=(failed,), exc=first_error, countdown=min(600, 2 ** (self.request.retries + 1))
+        )
 
 
 @shared_task(

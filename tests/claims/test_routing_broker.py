@@ -69,7 +69,12 @@ def test_deadline_sweep_through_redis_twice_sends_each_reminder_once(celery_work
     today = datetime.date.today()
     for _ in range(6):
         claim = ClaimFactory(
-            lead_handler="MPS", handlers="MPS", assigned_to=handler, letter_of_claim_on=today
+            lead_handler="MPS",
+            handlers="MPS",
+            assigned_to=handler,
+            letter_of_claim_on=today,
+            # Limitation two years off: only reminders are due.
+            incident_date=today - datetime.timedelta(days=365),
         )
         ClaimHandling.objects.create(
             claim=claim, organisation=HandlerOrganisation.objects.get(code="MPS")
@@ -104,7 +109,12 @@ def test_a_worker_killed_mid_sweep_loses_no_reminder(celery_worker_process):
     mps = HandlerOrganisation.objects.get(code="MPS")
     claims = [
         ClaimFactory(
-            lead_handler="MPS", handlers="MPS", assigned_to=handler, letter_of_claim_on=today
+            lead_handler="MPS",
+            handlers="MPS",
+            assigned_to=handler,
+            letter_of_claim_on=today,
+            # Limitation two years off: only reminders are due.
+            incident_date=today - datetime.timedelta(days=365),
         )
         for _ in range(120)
     ]
