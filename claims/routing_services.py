@@ -100,6 +100,9 @@ class Move:
     reference: str
     before: Placement
     after: Placement
+    # When it was decided: a claim may move the same way twice (MPS to NHSR, back, and again),
+    # and each move is told.
+    at: datetime.datetime | None = None
 
 
 @dataclass
@@ -428,6 +431,7 @@ def decision_writes(
     `organisations`, called only when some claim's handlers change (a re-route where nothing
     changes hands reads nothing more)."""
     outcome = RouteOutcome(routed=len(decided))
+    decided_at = timezone.now()
     changed: list[tuple[ClaimRow, Ruling, Placement]] = []
     for claim, ruling in decided:
         # A plain tuple equals the Placement it matches, and costs less to build.
@@ -437,7 +441,7 @@ def decision_writes(
             continue
         before = claim.placement
         changed.append((claim, ruling, before))
-        move = Move(claim.pk, claim.reference, before, ruling.placement)
+        move = Move(claim.pk, claim.reference, before, ruling.placement, decided_at)
         (outcome.moves if before.schemes else outcome.arrivals).append(move)
     if not changed:
         return None
@@ -446,7 +450,7 @@ def decision_writes(
     cause = cause[:200]
     # The fields every decision row of the batch shares, formatted once (copy_lines).
     batch_fields = "\t".join(
-        map(copy_text, (timezone.now(), decision_date, user_id, actor_label, cause))
+        map(copy_text, (decided_at, decision_date, user_id, actor_label, cause))
     )
     decisions, segments, audits, placements = [], [], [], []
     rehandled_ids, handlings = [], []
@@ -839,7 +843,9 @@ def claims_moved(*, moves: Sequence[Move]) -> None:
                     move.claim_id,
                     kind,
                     text,
-                    f"{kind}:{move.claim_id}:{move.after.schemes}:{user}",
+                    f"claim_routed:{move.claim_id}:{user}"
+                    if arrived
+                    else f"claim_moved_in:{move.claim_id}:{move.at.isoformat()}:{user}",
                 )
                 for user in leads.get(code, [])
             ]
@@ -850,7 +856,7 @@ def claims_moved(*, moves: Sequence[Move]) -> None:
                     None,
                     "claim_moved_out",
                     f"{move.reference} has moved from {code} to {to}.",
-                    f"claim_moved_out:{move.claim_id}:{move.after.schemes}:{user}",
+                    f"claim_moved_out:{move.claim_id}:{move.at.isoformat()}:{user}",
                 )
                 for user in leads.get(code, [])
             ]

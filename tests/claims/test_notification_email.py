@@ -108,7 +108,7 @@ def test_an_address_that_keeps_failing_is_given_up_after_the_last_retry(monkeypa
     assert outcomes() == {"down": ("failed", 6)}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_workers_given_one_notification_send_it_once():
     [user] = people("once")
     [notification_id] = queued_by(told(user))

@@ -399,3 +399,33 @@ def test_claims_decided_on_the_same_facts_share_one_stored_ruling():
     claims_route(claim_ids=ids, actor=None, cause="test", decision_date=D(2021, 3, 31))
     assert RoutingDecision.objects.filter(claim_id__in=ids).count() == 3
     assert RoutingRuling.objects.count() == 1
+
+
+def test_each_move_is_told_to_both_organisations_even_the_same_move_again(
+    django_capture_on_commit_callbacks,
+):
+    from claims.models import Notification
+    from tests.conftest import _persona
+
+    mps_lead = _persona("mps_lead", "team_lead", "MPS", staff=False)
+    nhsr_lead = _persona("nhsr_lead", "team_lead", "NHSR", staff=True)
+    claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
+    with django_capture_on_commit_callbacks(execute=True):
+        route(claim, D(2021, 3, 31))  # MPS handles it in the interim period
+        # The handover, corrected back (a decision date entered wrongly), and applied again.
+        for day in (D(2021, 4, 1), D(2021, 3, 31), D(2021, 4, 1)):
+            route(claim, day)
+    told = list(
+        Notification.objects.filter(recipient__in=[mps_lead, nhsr_lead])
+        .order_by("pk")
+        .values_list("recipient__username", "kind")
+    )
+    assert told == [
+        ("mps_lead", "claim_routed"),
+        ("nhsr_lead", "claim_moved_in"),
+        ("mps_lead", "claim_moved_out"),
+        ("mps_lead", "claim_moved_in"),
+        ("nhsr_lead", "claim_moved_out"),
+        ("nhsr_lead", "claim_moved_in"),
+        ("mps_lead", "claim_moved_out"),
+    ]
