@@ -18,6 +18,7 @@ from audit.services import (
     audit_record_many,
     audit_snapshot,
 )
+from claims import deadlines as deadline_rules
 from claims import import_records as spec
 from claims.deadline_services import NotOpen, claims_deadlines_recompute
 from claims.models import (
@@ -551,7 +552,32 @@ def claim_merged_problems(
         problems.append(
             ("incident_date_to", spec.RANGE_REVERSED, "The incident range ends before it starts.")
         )
+    for rule in _DONE_AFTER_TRIGGER:
+        if rule.met_by not in values and rule.trigger not in values:
+            continue  # dates stored before this rule are left as they are
+        done, trigger = value(rule.met_by), value(rule.trigger)
+        if done and trigger and done < trigger:
+            problems.append(
+                (
+                    rule.met_by,
+                    spec.DONE_BEFORE_TRIGGER,
+                    f"{_date_label(rule.met_by)} ({done.isoformat()}) is before "
+                    f"{_date_label(rule.trigger)} ({trigger.isoformat()}).",
+                )
+            )
     return problems
+
+
+# A deadline's completion cannot come before the date that set it running: records disclosed
+# before they were requested, a claim form served before it was issued. Not the acknowledgment
+# of service, which may be filed once the claim form is served, before the particulars are.
+_DONE_AFTER_TRIGGER = tuple(
+    rule for rule in deadline_rules.DEFAULT_RULES if rule.kind != "acknowledgment_of_service"
+)
+
+
+def _date_label(field_name: str) -> str:
+    return str(Claim._meta.get_field(field_name).verbose_name).capitalize()
 
 
 def claim_closed_refusal(claim: Claim, actor: Actor) -> str | None:

@@ -54,6 +54,7 @@ from handlers.portal.labels import (
 )
 from handlers.selectors import colleagues_who_work_claims
 from handlers.services import account_password_change
+from handlers.templatetags.portal import day
 from schemes.models import Scheme
 
 PAGE_SIZE = 25
@@ -420,18 +421,20 @@ def _save_dates(request, claim, form, context) -> str:
 
 
 def _save_deadline_met(request, claim, form, context) -> str:
-    deadline = context["deadline"]
-    deadline_meet(
-        deadline=deadline,
+    deadline = deadline_meet(
+        deadline=context["deadline"],
         actor=request.user,
         note=form.cleaned_data["note"],
         on=form.cleaned_data["met_on"],
         expected_version=form.cleaned_data["version"],
     )
     met_on = form.cleaned_data["met_on"]
-    return (
-        f"Recorded: {deadline_label(deadline.kind).lower()}, done on {met_on.day} {met_on:%B %Y}."
-    )
+    done = f"Recorded: {deadline_label(deadline.kind).lower()}, done on {day(met_on)}"
+    if deadline.status == Deadline.DeadlineStatus.MET:
+        return f"{done}."
+    # Done after its day (a claim form issued after the limitation date): the date is kept,
+    # and the deadline stays missed.
+    return f"{done}, after its day ({day(deadline.due_on)}), so it stays missed."
 
 
 def _save_note(request, claim, form, context) -> str:

@@ -489,6 +489,17 @@ def test_an_if_match_too_long_to_be_a_version_is_400(caseworker):
             "incident_date",
             "date_and_range",
         ),
+        # The letter of claim was received on 2024-01-08 (recorded): nothing answers it before.
+        (
+            {"letter_of_response_sent_on": "2024-01-07"},
+            "letter_of_response_sent_on",
+            "done_before_trigger",
+        ),
+        (
+            {"claim_form_issued_on": "2024-06-01", "claim_form_served_on": "2024-05-31"},
+            "claim_form_served_on",
+            "done_before_trigger",
+        ),
     ],
 )
 def test_a_bad_patch_is_a_400_naming_the_field_and_changes_nothing(caseworker, body, field, code):

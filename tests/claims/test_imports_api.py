@@ -277,6 +277,12 @@ def test_an_unknown_mode_is_refused(api):
             "range_reversed",
         ),
         ("claims", claim_record(status="closed"), "outcome", "outcome_required"),
+        (
+            "claims",
+            claim_record(letter_of_claim_acknowledged_on="2024-01-07"),
+            "letter_of_claim_acknowledged_on",
+            "done_before_trigger",
+        ),
         ("claims", claim_record(outcome="not_a_claim"), "outcome", "outcome_not_allowed"),
         (
             "claims",

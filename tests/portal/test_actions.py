@@ -162,6 +162,51 @@ def test_meet_a_deadline(client, mps_handler, mps_claim):
     assert "already met" in again.content.decode()
 
 
+def test_a_deadline_done_after_its_day_is_recorded_and_said_to_stay_missed(client, mps_handler):
+    from tests.portal.conftest import handled_claim
+
+    today = timezone.localdate()
+    # Incident three years and a month ago: the limitation date has passed.
+    claim = handled_claim("MPS", incident_date=today - datetime.timedelta(days=3 * 366 + 30))
+    limitation = claim.deadlines.get(kind="limitation")
+    assert limitation.status == "missed"
+    client.force_login(mps_handler)
+    response = client.post(
+        f"/portal/claims/{claim.reference}/deadlines/{limitation.pk}/met/",
+        {"version": claim.version, **date_parts("met_on", today)},
+        follow=True,
+    )
+    limitation.refresh_from_db()
+    assert (limitation.status, Claim.objects.get(pk=claim.pk).claim_form_issued_on) == (
+        "missed",
+        today,
+    )
+    body = response.content.decode()
+    assert (
+        f"after its day ({limitation.due_on.day} {limitation.due_on:%B %Y}), so it stays missed"
+        in body
+    )
+
+
+def test_a_date_done_before_the_date_that_set_it_running_is_refused(client, mps_handler, mps_claim):
+    client.force_login(mps_handler)
+    letter = mps_claim.letter_of_claim_on
+    response = client.post(
+        url(mps_claim, "dates"),
+        {
+            "version": 1,
+            **date_parts("letter_of_claim_on", letter),
+            **date_parts("letter_of_response_sent_on", letter - datetime.timedelta(days=300)),
+        },
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "Letter of response sent on" in body and "is before" in body
+    assert '<a href="#id_letter_of_response_sent_on_day">' in body
+    mps_claim.refresh_from_db()
+    assert (mps_claim.version, mps_claim.letter_of_response_sent_on) == (1, None)
+
+
 def test_meeting_a_deadline_needs_a_date(client, mps_handler, mps_claim):
     deadline = mps_claim.deadlines.get(kind="acknowledge_letter_of_claim")
     client.force_login(mps_handler)
