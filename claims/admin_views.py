@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from claims import admin_forms
 from claims.deadline_services import NotOpen, deadline_meet, deadline_refusal, deadline_waive
-from claims.deadlines import DEFAULT_RULES
+from claims.deadlines import met_by as deadline_met_by
 from claims.models import Deadline
 from claims.selectors import (
     EXPORT_COLUMNS,
@@ -95,11 +95,6 @@ def _service_errors(form, exc: Exception) -> None:
         form.add_error(None, exc.messages if isinstance(exc, ValidationError) else str(exc))
 
 
-def _met_by(kind: str) -> str:
-    rule = next((rule for rule in DEFAULT_RULES if rule.kind == kind), None)
-    return rule.met_by if rule else "claim_form_issued_on"
-
-
 def deadline_action(modeladmin, request, object_id, deadline_id: int, what: str):
     claim = _claim_or_404(modeladmin, request, object_id)
     _caseworker_only(modeladmin, request, claim)
@@ -142,7 +137,7 @@ def deadline_action(modeladmin, request, object_id, deadline_id: int, what: str)
             form=form,
             button="Waive it",
         )
-    met_by = _met_by(deadline.kind)
+    met_by = deadline_met_by(deadline.kind)
     form = admin_forms.DeadlineMeetForm(
         request.POST or None, initial={"version": claim.version, "on": timezone.localdate()}
     )

@@ -299,10 +299,6 @@ def new_deadlines_store(new: NewDeadlines) -> int:
     return len(new.rows)
 
 
-def _deadline_rule(kind: str) -> rules.DeadlineRule | None:
-    return next((rule for rule in rules.DEFAULT_RULES if rule.kind == kind), None)
-
-
 class NotOpen(Exception):
     """A change that the state of the claim or of the deadline no longer allows: a closed claim
     (for anyone but NHS Resolution), a deadline already met or waived. The API's 409."""
@@ -380,8 +376,7 @@ def deadline_meet(
     `expected_version`, a claim changed meanwhile raises StaleVersion and nothing is written."""
     from claims.services import claim_update
 
-    rule = _deadline_rule(deadline.kind)
-    met_by = rule.met_by if rule else "claim_form_issued_on"
+    met_by = rules.met_by(deadline.kind)
     claim = _deadline_locked_if_open(deadline).claim
     claim_update(
         claim=claim,

@@ -205,6 +205,19 @@ DEFAULT_RULES: tuple[DeadlineRule, ...] = (
     ),
 )
 
+# Limitation is met by issuing the claim form on or before its last day (design.md §3.4).
+LIMITATION_MET_BY = "claim_form_issued_on"
+
+
+def met_by(kind: str, rules: Iterable[DeadlineRule] = DEFAULT_RULES) -> str:
+    """The claim date that meets a deadline of this kind."""
+    if kind == "limitation":
+        return LIMITATION_MET_BY
+    for rule in rules:
+        if rule.kind == kind:
+            return rule.met_by
+    raise ValueError(f"No claim date meets a deadline of kind {kind!r}.")
+
 
 @dataclass(frozen=True, slots=True)
 class Limitation:
@@ -322,7 +335,7 @@ def compute_deadlines(
         lacks_capacity=claim.lacks_capacity,
     )
     if period.due_on is not None or period.suspended:
-        issued = claim.dates.get("claim_form_issued_on")
+        issued = claim.dates.get(LIMITATION_MET_BY)
         if period.suspended:
             status = MET if issued is not None else OPEN
         elif issued is not None:

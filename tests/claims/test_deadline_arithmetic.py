@@ -311,3 +311,13 @@ def test_a_death_on_the_last_day_still_restarts_the_period():
     assert limitation(incident_date=D(2015, 1, 1), date_of_death=D(2018, 1, 1)).due_on == D(
         2021, 1, 1
     )
+
+
+def test_each_deadline_is_met_by_its_own_claim_date_and_an_unknown_kind_by_none():
+    from claims.deadlines import met_by
+
+    assert met_by("limitation") == "claim_form_issued_on"
+    assert met_by("letter_of_response") == "letter_of_response_sent_on"
+    assert met_by("defence") == "defence_filed_on"
+    with pytest.raises(ValueError, match="review_reserves"):
+        met_by("review_reserves")
