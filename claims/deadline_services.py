@@ -100,11 +100,15 @@ def claims_deadlines_recompute(
     today: datetime.date | None = None,
     new_claims: Sequence[Mapping[str, Any]] | None = None,
     tell_missed: bool = True,
+    reopened: bool = False,
 ) -> int:
     """Bring the deadlines of these claims in line with their dates; returns how many changed.
     A waived deadline stays waived (a person decided it); its date still follows the claim.
     Deadlines this change leaves missed on an open claim are told as the sweep tells them,
     unless not `tell_missed` (an import: a batch of old claims would escalate thousands).
+    `reopened`: the claims were closed until this change, so every missed deadline is told, not
+    only those this change marked (a closed claim's are marked by its edits, and told by none;
+    those told before it closed are not told again).
 
     `new_claims`, instead of `claim_ids`: claims just inserted, given as their column values
     (with "pk"), so that a bulk import neither reads back what it wrote nor looks for deadlines
@@ -158,11 +162,8 @@ def claims_deadlines_recompute(
                 updated.append(deadline)
             if before != after:
                 history.append((deadline, before, after))
-            if (
-                claim_open
-                and deadline.status == "missed"
-                and (before or {}).get("status") != "missed"
-            ):
+            was_missed = (before or {}).get("status") == "missed"
+            if claim_open and deadline.status == "missed" and (reopened or not was_missed):
                 missed.append(deadline)
     now = timezone.now()
     ids = copy_new(

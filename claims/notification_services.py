@@ -101,7 +101,9 @@ def email_refused_for_good(error: Exception) -> bool:
     """Whether a failed e-mail would fail again however often it were retried (the address
     refused), as against a server or a connection that may be back later."""
     if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return True
+        # Raised for any refusal, 4xx (greylisted, mailbox busy: try later) as well as 5xx.
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(code in _RECIPIENT_REFUSED_CODES for code in codes)
     return (
         isinstance(error, smtplib.SMTPResponseException)
         and not isinstance(error, smtplib.SMTPSenderRefused)

@@ -102,7 +102,7 @@ class Move:
     after: Placement
     # When it was decided: a claim may move the same way twice (MPS to NHSR, back, and again),
     # and each move is told.
-    at: datetime.datetime | None = None
+    at: datetime.datetime
 
 
 @dataclass
@@ -809,7 +809,7 @@ def claims_preview_moves(
         ):
             before, after = claim.placement, ruling.placement
             if before != after:
-                moves.append(Move(claim.pk, claim.reference, before, after))
+                moves.append(Move(claim.pk, claim.reference, before, after, timezone.now()))
     return moves
 
 

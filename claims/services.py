@@ -553,8 +553,8 @@ def claim_merged_problems(
             ("incident_date_to", spec.RANGE_REVERSED, "The incident range ends before it starts.")
         )
     for rule in _DONE_AFTER_TRIGGER:
-        if rule.met_by not in values and rule.trigger not in values:
-            continue  # dates stored before this rule are left as they are
+        if all(value(name) == stored[name] for name in (rule.met_by, rule.trigger)):
+            continue  # dates stored before this rule, given again as they are, stay
         done, trigger = value(rule.met_by), value(rule.trigger)
         if done and trigger and done < trigger:
             problems.append(
@@ -654,13 +654,8 @@ def claim_change(
     if claim_duplicate_key(locked.__dict__) != key_before:
         claims_duplicates_recheck(claim_ids=[locked.pk], actor=actor, reason=reason)
         locked.refresh_from_db(fields=["possible_duplicate_of", "version"])
-    dates_changed = sorted(set(changed_after) & set(DEADLINE_INPUT_FIELDS))
-    if dates_changed:
-        claims_deadlines_recompute(
-            claim_ids=[locked.pk],
-            actor=actor,
-            reason=(reason or "Dates changed") + f" ({', '.join(dates_changed)})",
-        )
+    # Routed first: a deadline the change leaves missed is told to whoever handles the claim
+    # now (an incident date corrected both moves a claim and passes its limitation date).
     facts_changed = sorted(set(changed_after) & {*REROUTE_FIELDS, "clinicians"})
     if facts_changed:
         claims_route(
@@ -668,6 +663,15 @@ def claim_change(
             actor=actor,
             cause=f"Facts changed: {', '.join(facts_changed)}",
         )
+    dates_changed = sorted(set(changed_after) & set(DEADLINE_INPUT_FIELDS))
+    if dates_changed:
+        claims_deadlines_recompute(
+            claim_ids=[locked.pk],
+            actor=actor,
+            reason=(reason or "Dates changed") + f" ({', '.join(dates_changed)})",
+            reopened=changed_before.get("status") == Status.CLOSED and locked.status == Status.OPEN,
+        )
+    if facts_changed:
         locked.refresh_from_db()
     return locked
 

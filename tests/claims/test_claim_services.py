@@ -174,3 +174,52 @@ def test_references_taken_apart_are_not_held_by_a_long_transaction():
         assert not worker.is_alive()
     assert first == ["CL-2031-000001", "CL-2031-000002", "CL-2031-000003"]
     assert taken == ["CL-2031-000004"]
+
+
+def test_a_deadline_missed_by_a_correction_that_moves_the_claim_is_told_where_it_went(
+    caseworker, django_capture_on_commit_callbacks
+):
+    from claims.models import Deadline, Notification
+    from handlers.models import HandlerOrganisation
+    from members.models import DefenceOrganisation
+    from tests.factories import HandlerFactory, MembershipFactory, UserFactory
+
+    for code in ("NHSR", "MDU"):
+        HandlerFactory(
+            user=UserFactory(username=f"{code.lower()}_lead"),
+            role="team_lead",
+            organisation=HandlerOrganisation.objects.get(code=code),
+        )
+    gp = MemberFactory()
+    MembershipFactory(
+        member=gp,
+        organisation=DefenceOrganisation.objects.get(code="MDU"),
+        start_date=datetime.date(2000, 1, 1),
+    )
+    claim = claim_create(
+        actor=None,
+        clinicians=[gp],
+        matter_type="claim",
+        claimant_name="Ada Lovelace",
+        practice=PracticeFactory(),
+        care_setting="general_practice",
+        activity="nhs_primary_medical_services",
+        incident_date=datetime.date.today() - datetime.timedelta(days=400),  # CNSGP: NHSR's
+    )
+    assert claim.lead_handler == "NHSR"
+    # The incident was really in 2018, before CNSGP: MDU's, its limitation date long past.
+    with django_capture_on_commit_callbacks(execute=True):
+        claim_update(
+            claim=claim,
+            actor=caseworker,
+            expected_version=claim.version,
+            incident_date=datetime.date(2018, 11, 12),
+        )
+    assert Claim.objects.get(pk=claim.pk).lead_handler == "MDU"
+    assert Deadline.objects.get(claim=claim, kind="limitation").status == "missed"
+    escalated = set(
+        Notification.objects.filter(kind="deadline_escalated").values_list(
+            "recipient__username", flat=True
+        )
+    )
+    assert escalated == {"mdu_lead"}

@@ -238,3 +238,25 @@ def test_deadlines_of_claims_closed_before_the_rule_are_cleared_of_reminders():
     migration.closed_claims_remind_nobody(apps, None)
     assert not Deadline.objects.filter(claim=closed, remind_on__isnull=False).exists()
     assert Deadline.objects.filter(claim=open_claim, remind_on__isnull=False).exists()
+
+
+@pytest.mark.django_db
+def test_a_reopened_claim_tells_what_its_edits_marked_missed_while_it_was_closed(
+    mps_handler, caseworker
+):
+    from claims.services import claim_close, claim_reopen, claim_update
+
+    lead = team_lead("MPS", "mps_lead")
+    claim = mps_claim(assigned=mps_handler, letter_of_claim_on=timezone.localdate())
+    claim = claim_close(claim=claim, actor=caseworker, outcome="not_a_claim", expected_version=None)
+    # A caseworker corrects the closed claim: its acknowledgement and response were due long ago.
+    claim = claim_update(
+        claim=claim, actor=caseworker, expected_version=None, letter_of_claim_on=D(2024, 1, 10)
+    )
+    assert Deadline.objects.get(claim=claim, kind="letter_of_response").status == "missed"
+    assert not Notification.objects.exists()  # closed: nobody is told
+    claim_reopen(claim=claim, actor=caseworker, expected_version=None, reason="Solicitors wrote")
+    told = set(Notification.objects.values_list("recipient_id", "kind", "message"))
+    for kind in ("acknowledge letter of claim", "letter of response"):
+        assert any(r == lead.pk and k == "deadline_escalated" and kind in m for r, k, m in told)
+        assert any(r == mps_handler.pk and k == "deadline_missed" and kind in m for r, k, m in told)

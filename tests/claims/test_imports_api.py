@@ -637,6 +637,27 @@ def test_an_import_escalates_no_deadline_one_by_one(
     assert told == {"claim_routed"}
 
 
+def test_a_claim_stored_with_dates_out_of_order_may_be_sent_again_as_it_is(api, practice_and_gp):
+    """Dates stored before done_before_trigger was checked stay; a batch re-sending them
+    unchanged is not refused, but a change to either date of the pair is checked."""
+    post_json(api, "claims", [claim_record("EXT-1"), claim_record("EXT-2")])
+    Claim.objects.filter(external_ref="EXT-1").update(
+        letter_of_claim_acknowledged_on=datetime.date(2024, 1, 7)  # the letter came on the 8th
+    )
+    again = [
+        claim_record("EXT-1", letter_of_claim_acknowledged_on="2024-01-07"),
+        claim_record("EXT-2", stage="investigation"),
+    ]
+    response = post_json(api, "claims", again)
+    assert (response.status_code, response.json()["errors"]) == (201, []), response.json()
+    assert Claim.objects.get(external_ref="EXT-2").stage == "investigation"
+    changed = post_json(
+        api, "claims", [claim_record("EXT-1", letter_of_claim_acknowledged_on="2024-01-06")]
+    )
+    assert changed.status_code == 400
+    assert changed.json()["errors"][0]["code"] == "done_before_trigger"
+
+
 def test_a_claim_csv_with_nested_fields_and_lists_matches_the_json(api, practice_and_gp):
     MemberFactory(registration_number="7654321")
     text = (

@@ -171,3 +171,22 @@ def test_no_email_about_a_claim_that_moved_away_but_the_move_itself_is_told(mps_
     assert [m.subject for m in mail.outbox] == [
         f"Claim moved away from your organisation: {claim.reference}"
     ]
+
+
+@pytest.mark.django_db
+def test_an_address_refused_for_now_is_retried():
+    # smtplib raises SMTPRecipientsRefused for a 4xx answer to RCPT too: greylisting, a full
+    # mailbox, a busy server. Those pass; only 550-553 are refusals for good.
+    [user] = people("greylisted")
+    ids = queued_by(told(user))
+    answers = iter([(451, b"4.7.1 Greylisted, try again later"), None])
+
+    def greylisting(subject, message, sender, to, **kwargs):
+        answer = next(answers)
+        if answer:
+            raise smtplib.SMTPRecipientsRefused({to[0]: answer})
+        return real_send_mail(subject, message, sender, to, **kwargs)
+
+    with mock.patch("claims.notification_services.send_mail", greylisting):
+        notifications_email_task.apply(args=[ids], throw=False)
+    assert outcomes() == {"greylisted": ("sent", 2)}
