@@ -22,6 +22,29 @@ from members.validators import nhs_number_check_digit
 from schemes.models import ElsAgreement, Scheme
 
 
+def recorded_claim(mdo: str = "MDU", **fields) -> Claim:
+    """A claim recorded through the service, so routed and given its deadlines, against a GP
+    who has been a member of `mdo` since 2000; a pre-2019 NHS incident by default."""
+    from claims.services import claim_create
+
+    gp = MemberFactory()
+    MembershipFactory(
+        member=gp,
+        organisation=DefenceOrganisation.objects.get(code=mdo),
+        start_date=datetime.date(2000, 1, 1),
+    )
+    values = {
+        "matter_type": "claim",
+        "claimant_name": "Ada Lovelace",
+        "practice": PracticeFactory(),
+        "care_setting": "general_practice",
+        "activity": "nhs_primary_medical_services",
+        "incident_date": datetime.date(2018, 11, 12),
+        **fields,
+    }
+    return claim_create(actor=None, clinicians=[gp], **values)
+
+
 def valid_nhs_number(n: int) -> str:
     """The n-th valid number of the never-issued 999 range (domain.md §6)."""
     candidate = n

@@ -10,12 +10,10 @@ import re
 import pytest
 
 from claims.models import ClaimHandling, Deadline, ImportBatch, Notification, RoutingJob
-from claims.services import claim_create
 from handlers.models import HandlerOrganisation
-from members.models import DefenceOrganisation
 from schemes.models import ElsAgreement
 from tests.conftest import client_for
-from tests.factories import MemberFactory, MembershipFactory, PracticeFactory
+from tests.factories import recorded_claim
 
 pytestmark = pytest.mark.django_db
 
@@ -27,21 +25,9 @@ def world(request):
     """An MPS-handled claim with an open deadline, a batch the importer sent, a routing job, a
     notification for the MPS handler, and a user per role."""
     users = {role: request.getfixturevalue(role) for role in ROLES if role != "anonymous"}
-    gp = MemberFactory()
-    MembershipFactory(
-        member=gp,
-        organisation=DefenceOrganisation.objects.get(code="MPS"),
-        start_date=datetime.date(2000, 1, 1),
-    )
-    claim = claim_create(
-        actor=None,
-        clinicians=[gp],
-        matter_type="claim",
-        claimant_name="Ada Lovelace",
-        practice=PracticeFactory(),
-        care_setting="general_practice",
+    claim = recorded_claim(
+        "MPS",
         activity="private",  # not state-indemnified: stays with MPS
-        incident_date=datetime.date(2018, 11, 12),
         letter_of_claim_on=datetime.date.today(),
     )
     assert list(claim.handlings.values_list("organisation__code", flat=True)) == ["MPS"]

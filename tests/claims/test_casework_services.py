@@ -191,32 +191,15 @@ def test_a_new_claim_is_announced_to_the_team_leads_of_the_organisation_it_is_ro
     django_capture_on_commit_callbacks,
 ):
     from claims.models import Notification
-    from claims.services import claim_create
-    from members.models import DefenceOrganisation
-    from tests.factories import MemberFactory, MembershipFactory, PracticeFactory
+    from tests.factories import recorded_claim
 
     lead = HandlerFactory(
         user=UserFactory(username="mdu_lead"),
         role="team_lead",
         organisation=HandlerOrganisation.objects.get(code="MDU"),
     ).user
-    gp = MemberFactory()
-    MembershipFactory(
-        member=gp,
-        organisation=DefenceOrganisation.objects.get(code="MDU"),
-        start_date=datetime.date(2000, 1, 1),
-    )
     with django_capture_on_commit_callbacks(execute=True):
-        claim = claim_create(
-            actor=None,
-            clinicians=[gp],
-            matter_type="claim",
-            claimant_name="Ada Lovelace",
-            practice=PracticeFactory(),
-            care_setting="general_practice",
-            activity="nhs_primary_medical_services",
-            incident_date=datetime.date(2018, 11, 12),
-        )
+        claim = recorded_claim("MDU")
     notice = Notification.objects.get(recipient=lead, kind="claim_routed")
     assert notice.claim == claim
     assert "routed to MDU" in notice.message

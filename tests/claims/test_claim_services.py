@@ -181,8 +181,7 @@ def test_a_deadline_missed_by_a_correction_that_moves_the_claim_is_told_where_it
 ):
     from claims.models import Deadline, Notification
     from handlers.models import HandlerOrganisation
-    from members.models import DefenceOrganisation
-    from tests.factories import HandlerFactory, MembershipFactory, UserFactory
+    from tests.factories import HandlerFactory, UserFactory, recorded_claim
 
     for code in ("NHSR", "MDU"):
         HandlerFactory(
@@ -190,21 +189,9 @@ def test_a_deadline_missed_by_a_correction_that_moves_the_claim_is_told_where_it
             role="team_lead",
             organisation=HandlerOrganisation.objects.get(code=code),
         )
-    gp = MemberFactory()
-    MembershipFactory(
-        member=gp,
-        organisation=DefenceOrganisation.objects.get(code="MDU"),
-        start_date=datetime.date(2000, 1, 1),
-    )
-    claim = claim_create(
-        actor=None,
-        clinicians=[gp],
-        matter_type="claim",
-        claimant_name="Ada Lovelace",
-        practice=PracticeFactory(),
-        care_setting="general_practice",
-        activity="nhs_primary_medical_services",
-        incident_date=datetime.date.today() - datetime.timedelta(days=400),  # CNSGP: NHSR's
+    # An MDU member's claim after April 2019: CNSGP, NHS Resolution's.
+    claim = recorded_claim(
+        "MDU", incident_date=datetime.date.today() - datetime.timedelta(days=400)
     )
     assert claim.lead_handler == "NHSR"
     # The incident was really in 2018, before CNSGP: MDU's, its limitation date long past.

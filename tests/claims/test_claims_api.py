@@ -10,7 +10,6 @@ from django.urls import reverse
 
 from audit.models import AuditEvent
 from claims.models import ClaimHandling, Deadline, RoutingDecision
-from claims.services import claim_create
 from handlers.models import HandlerOrganisation
 from members.models import DefenceOrganisation
 from tests.conftest import client_for
@@ -19,6 +18,7 @@ from tests.factories import (
     MemberFactory,
     MembershipFactory,
     PracticeFactory,
+    recorded_claim,
     valid_nhs_number,
 )
 
@@ -29,25 +29,12 @@ D = datetime.date
 def recorded(mdo: str = "MDU", **fields):
     """A claim recorded through the service, so it is routed and has deadlines. A pre-2019
     incident for a member of an MDO without an agreement stays with that MDO."""
-    gp = MemberFactory()
-    MembershipFactory(
-        member=gp,
-        organisation=DefenceOrganisation.objects.get(code=mdo),
-        start_date=D(2000, 1, 1),
-    )
-    values = {
-        "matter_type": "claim",
-        "claimant_name": "Ada Lovelace",
+    defaults = {
         "claimant_nhs_number": valid_nhs_number(fields.pop("n", 1)),
-        "practice": PracticeFactory(),
-        "care_setting": "general_practice",
-        "activity": "nhs_primary_medical_services",
-        "incident_date": D(2018, 11, 12),
         "notified_on": D(2024, 1, 10),
         "letter_of_claim_on": D(2024, 1, 8),
-        **fields,
     }
-    return claim_create(actor=None, clinicians=[gp], **values)
+    return recorded_claim(mdo, **{**defaults, **fields})
 
 
 def references(response) -> list[str]:
