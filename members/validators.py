@@ -29,7 +29,7 @@ def nhs_number_check_digit(first_nine: str) -> int | None:
 
 def nhs_number_is_valid(value: str) -> bool:
     digits = nhs_number_normalise(value)
-    if not NHS_NUMBER_DIGITS.match(digits):
+    if not NHS_NUMBER_DIGITS.fullmatch(digits):
         return False
     return nhs_number_check_digit(digits[:9]) == int(digits[9])
 
@@ -41,17 +41,17 @@ def nhs_number_display(value: str) -> str:
 
 def gmc_number_is_valid(value: str) -> bool:
     """GMC reference numbers are 7 digits; a leading zero is allowed (domain.md §1)."""
-    return bool(GMC_NUMBER.match(value))
+    return bool(GMC_NUMBER.fullmatch(value))
 
 
 def ods_practice_code_is_valid(value: str) -> bool:
     """One upper-case letter then five digits (ODS; new English practices start with Y)."""
-    return bool(ODS_PRACTICE_CODE.match(value))
+    return bool(ODS_PRACTICE_CODE.fullmatch(value))
 
 
 def validate_nhs_number(value: str) -> None:
     digits = nhs_number_normalise(value)
-    if not NHS_NUMBER_DIGITS.match(digits):
+    if not NHS_NUMBER_DIGITS.fullmatch(digits):
         raise ValidationError(
             "An NHS number is 10 digits, e.g. 943 476 5919.", code="invalid_nhs_number"
         )

@@ -205,6 +205,29 @@ def test_a_death_before_the_date_gives_three_years_from_the_later_of_death_and_k
     assert "s.11(5)" in result.explanation
 
 
+def test_a_death_after_the_knowledge_counts_from_the_death():
+    result = limitation(
+        incident_date=D(2020, 1, 1), date_of_knowledge=D(2020, 6, 1), date_of_death=D(2021, 1, 10)
+    )
+    assert result.due_on == D(2024, 1, 10)
+
+
+def test_a_death_the_day_after_the_last_day_changes_nothing():
+    # The last day is 2018-01-01; a death on it restarts the period, the day after does not.
+    assert limitation(incident_date=D(2015, 1, 1), date_of_death=D(2018, 1, 2)).due_on == D(
+        2018, 1, 1
+    )
+
+
+def test_after_a_death_the_18th_birthday_no_longer_counts():
+    # A child's period would run from their 18th birthday (2028); after their death it runs
+    # from the death.
+    result = limitation(
+        incident_date=D(2015, 3, 1), date_of_birth=D(2010, 5, 5), date_of_death=D(2016, 1, 1)
+    )
+    assert result.due_on == D(2019, 1, 1)
+
+
 def test_a_death_after_the_limitation_date_changes_nothing():
     assert limitation(incident_date=D(2015, 1, 1), date_of_death=D(2019, 1, 1)).due_on == D(
         2018, 1, 1
@@ -248,6 +271,35 @@ def test_a_deadline_is_met_when_its_completion_date_is_recorded():
         }
     )
     assert by_kind(claim)["acknowledge_letter_of_claim"].status == "met"
+
+
+@pytest.mark.parametrize(
+    ("dates", "met", "unmet"),
+    [
+        (
+            {"records_requested_on": D(2024, 1, 10), "records_disclosed_on": D(2024, 2, 1)},
+            "records_disclosure",
+            "acknowledge_letter_of_notification",
+        ),
+        (
+            {
+                "letter_of_notification_on": D(2024, 3, 1),
+                "letter_of_notification_acknowledged_on": D(2024, 3, 5),
+            },
+            "acknowledge_letter_of_notification",
+            "records_disclosure",
+        ),
+        (
+            {"particulars_served_on": D(2024, 3, 1), "acknowledgment_of_service_on": D(2024, 3, 8)},
+            "acknowledgment_of_service",
+            "defence",
+        ),
+    ],
+)
+def test_each_deadline_is_met_by_its_own_completion_date_and_no_other(dates, met, unmet):
+    deadlines = by_kind(ClaimDates(dates=dates))
+    assert (deadlines[met].status, deadlines[met].met_on) == ("met", max(dates.values()))
+    assert unmet not in deadlines or deadlines[unmet].status != "met"
 
 
 def test_a_deadline_is_open_on_its_last_day_and_missed_the_day_after():

@@ -91,10 +91,29 @@ def test_the_day_a_new_membership_starts_it_is_the_one_at_the_incident():
     assert claim.schemes == "ELSGP"
 
 
+def test_a_membership_that_ends_on_the_incident_day_still_covers_it():
+    claim = claim_against(
+        gp_with("MPS", start=D(2005, 1, 1), end=D(2018, 11, 12)), incident_date=D(2018, 11, 12)
+    )
+    route(claim, D(2024, 5, 1))
+    assert (claim.schemes, claim.lead_handler) == ("ELSGP", "NHSR")
+
+
 def test_practice_nurse_without_cover_takes_her_employing_gps_mdo():
     partner = gp_with("MPS")
     nurse = MemberFactory(role="nurse", registration_body="NMC", registration_number="12A3456E")
     job = EmploymentFactory(member=nurse, employer=partner, start_date=D(2010, 1, 1))
+    claim = claim_against(nurse, incident_date=D(2018, 11, 12), practice=job.practice)
+    route(claim, D(2020, 6, 1))
+    assert (claim.schemes, claim.lead_handler) == ("ELGP", "MPS")
+
+
+def test_an_employment_that_ends_on_the_incident_day_still_gives_the_employers_mdo():
+    partner = gp_with("MPS")
+    nurse = MemberFactory(role="nurse", registration_body="NMC", registration_number="12A3458E")
+    job = EmploymentFactory(
+        member=nurse, employer=partner, start_date=D(2010, 1, 1), end_date=D(2018, 11, 12)
+    )
     claim = claim_against(nurse, incident_date=D(2018, 11, 12), practice=job.practice)
     route(claim, D(2020, 6, 1))
     assert (claim.schemes, claim.lead_handler) == ("ELGP", "MPS")
@@ -429,3 +448,28 @@ def test_each_move_is_told_to_both_organisations_even_the_same_move_again(
         ("nhsr_lead", "claim_moved_in"),
         ("mps_lead", "claim_moved_out"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("today", "moved", "placed"),
+    [(D(2021, 3, 31), 0, ("ELGP", "MPS")), (D(2021, 4, 1), 1, ("ELSGP", "NHSR"))],
+)
+def test_the_daily_handover_task_reroutes_as_of_its_day(
+    monkeypatch, django_capture_on_commit_callbacks, today, moved, placed
+):
+    from claims.tasks import handovers_reroute_task
+
+    claim = claim_against(gp_with("MPS"), incident_date=D(2018, 11, 12))
+    route(claim, D(2021, 3, 30))
+    monkeypatch.setattr("claims.tasks.timezone.localdate", lambda: today)
+    with django_capture_on_commit_callbacks(execute=True):
+        job_id = handovers_reroute_task()
+    job = RoutingJob.objects.get(pk=job_id)
+    assert (job.kind, job.decision_date, job.status, job.moved) == (
+        "handover",
+        today,
+        "done",
+        moved,
+    )
+    claim.refresh_from_db()
+    assert (claim.schemes, claim.lead_handler) == placed

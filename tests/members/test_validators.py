@@ -112,7 +112,9 @@ def test_gmc_number_of_seven_digits_with_or_without_leading_zero_is_valid(value)
     validate_gmc_number(value)
 
 
-@pytest.mark.parametrize("value", ["", "123456", "12345678", "123456A", " 1234567", "G1234567"])
+@pytest.mark.parametrize(
+    "value", ["", "123456", "12345678", "123456A", " 1234567", "G1234567", "1234567\n"]
+)
 def test_gmc_number_not_seven_digits_is_invalid(value):
     assert not gmc_number_is_valid(value)
     with pytest.raises(ValidationError):
@@ -135,7 +137,9 @@ def test_ods_practice_code_letter_and_five_digits_is_valid(value):
     validate_ods_practice_code(value)
 
 
-@pytest.mark.parametrize("value", ["y01234", "Y1234", "Y012345", "YY1234", "012345", "Y0123A", ""])
+@pytest.mark.parametrize(
+    "value", ["y01234", "Y1234", "Y012345", "YY1234", "012345", "Y0123A", "", "Y01234\n"]
+)
 def test_ods_practice_code_of_another_shape_is_invalid(value):
     assert not ods_practice_code_is_valid(value)
     with pytest.raises(ValidationError):

@@ -170,6 +170,39 @@ def test_range_across_2020_03_25_is_not_split():
     assert decision.flags == ()
 
 
+def test_range_across_2020_03_25_is_routed_by_its_start():
+    # Its start is before the coronavirus scheme began: the provider's, not CNSC.
+    f = facts(
+        on=None,
+        setting="independent_sector",
+        activity="nhs_other",
+        coronavirus_response=True,
+        incident_date_from=D(2020, 3, 1),
+        incident_date_to=D(2020, 5, 1),
+    )
+    assert outcome(f) == (("NO_STATE_SCHEME",), "PROVIDER", ())
+
+
+@pytest.mark.parametrize(
+    ("activity", "flags"), [("private", ()), ("nhs_other", ("MANUAL_REVIEW",))]
+)
+def test_a_practice_range_across_2019_04_01_in_another_activity_is_one_segment(activity, flags):
+    decision = route(
+        facts(
+            gp("MDU"),
+            on=None,
+            activity=activity,
+            incident_date_from=D(2018, 9, 1),
+            incident_date_to=D(2020, 2, 28),
+        ),
+        AGREEMENTS,
+    )
+    assert [(s.start, s.end, s.scheme, s.handler) for s in decision.segments] == [
+        (D(2018, 9, 1), D(2020, 2, 28), "NO_STATE_SCHEME", "MDU")
+    ]
+    assert decision.flags == flags
+
+
 def test_split_range_uses_the_membership_on_each_segment_start():
     clinician = gp(
         "MDU",
@@ -236,6 +269,31 @@ def test_independent_sector_coronavirus_work_with_other_indemnity_is_the_provide
         other_indemnity=True,
     )
     assert outcome(f)[:2] == (("NO_STATE_SCHEME",), "PROVIDER")
+
+
+def test_independent_sector_cnst_member_doing_private_work_is_the_providers():
+    f = facts(
+        on=D(2021, 1, 1),
+        setting="independent_sector",
+        activity="private",
+        provider_cnst_member=True,
+    )
+    assert outcome(f) == (("NO_STATE_SCHEME",), "PROVIDER", ())
+
+
+def test_independent_sector_nhs_work_not_for_the_coronavirus_response_is_the_providers():
+    f = facts(on=D(2020, 5, 10), setting="independent_sector", activity="nhs_other")
+    assert outcome(f) == (("NO_STATE_SCHEME",), "PROVIDER", ())
+
+
+def test_independent_sector_private_work_for_the_coronavirus_response_is_the_providers():
+    f = facts(
+        on=D(2020, 5, 10),
+        setting="independent_sector",
+        activity="private",
+        coronavirus_response=True,
+    )
+    assert outcome(f) == (("NO_STATE_SCHEME",), "PROVIDER", ())
 
 
 # Step 6: non-NHS work in a practice.
@@ -344,6 +402,11 @@ def test_employers_mdo_without_agreement_is_used_when_there_is_no_own():
     assert outcome(facts(nurse))[:2] == (("NO_STATE_SCHEME",), "MDU")
 
 
+def test_without_agreements_the_own_mdo_comes_before_the_employers():
+    nurse = gp("MDU", employer="MPS", role="nurse")
+    assert outcome(facts(nurse), agreements=())[:2] == (("NO_STATE_SCHEME",), "MDU")
+
+
 def test_no_effective_mdo_needs_manual_review():
     assert outcome(facts(gp(None))) == (("NO_STATE_SCHEME",), None, ("MANUAL_REVIEW",))
 
@@ -362,6 +425,11 @@ def test_other_nhs_work_in_a_practice_for_coronavirus_from_2020_03_25_is_cnsc():
 
 def test_other_nhs_work_in_a_practice_on_2020_03_24_is_manual_review_with_the_mdo():
     f = facts(gp("MPS"), on=D(2020, 3, 24), activity="nhs_other", coronavirus_response=True)
+    assert outcome(f) == (("NO_STATE_SCHEME",), "MPS", ("MANUAL_REVIEW",))
+
+
+def test_other_nhs_work_in_a_practice_not_for_the_coronavirus_is_manual_review_with_the_mdo():
+    f = facts(gp("MPS"), on=D(2020, 5, 10), activity="nhs_other")
     assert outcome(f) == (("NO_STATE_SCHEME",), "MPS", ("MANUAL_REVIEW",))
 
 
