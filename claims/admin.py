@@ -5,6 +5,7 @@ claim in a fixed number of queries; every change goes through claims.services an
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
@@ -34,6 +35,7 @@ from claims.models import (
     DeadlineChange,
     Notification,
     RoutingJob,
+    ServiceLevel,
     Status,
 )
 from claims.selectors import (
@@ -518,3 +520,38 @@ class NotificationAdmin(CaseworkerAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ServiceLevel)
+class ServiceLevelAdmin(CaseworkerAdmin):
+    """Internal service levels (domain.md §5): caseworkers keep them here, and every change is
+    applied to the open claims' deadlines in the background (closed claims keep theirs)."""
+
+    list_display = ["kind", "name", "trigger", "period", "unit", "met_by", "active"]
+    list_filter = ["active"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        self._apply(request, f"Service level {obj.kind} {'changed' if change else 'added'}")
+
+    def delete_model(self, request, obj):
+        kind = obj.kind
+        super().delete_model(request, obj)
+        self._apply(request, f"Service level {kind} removed")
+
+    def delete_queryset(self, request, queryset):
+        kinds = ", ".join(queryset.values_list("kind", flat=True))
+        with transaction.atomic():
+            for obj in queryset:
+                CaseworkerAdmin.delete_model(self, request, obj)
+        self._apply(request, f"Service levels {kinds} removed")
+
+    def _apply(self, request, reason: str) -> None:
+        from claims.tasks import service_levels_apply_task
+
+        transaction.on_commit(lambda: service_levels_apply_task.delay(request.user.pk, reason))
+        self.message_user(
+            request,
+            "The open claims' deadlines are being brought in line with it in the background.",
+            messages.INFO,
+        )

@@ -14,7 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from claims import admin_forms
-from claims.deadline_services import NotOpen, deadline_meet, deadline_refusal, deadline_waive
+from claims.deadline_services import (
+    NotOpen,
+    deadline_meet,
+    deadline_refusal,
+    deadline_rules,
+    deadline_waive,
+)
 from claims.deadlines import met_by as deadline_met_by
 from claims.models import Deadline
 from claims.selectors import (
@@ -137,7 +143,7 @@ def deadline_action(modeladmin, request, object_id, deadline_id: int, what: str)
             form=form,
             button="Waive it",
         )
-    met_by = deadline_met_by(deadline.kind)
+    met_by = deadline_met_by(deadline.kind, deadline_rules())
     form = admin_forms.DeadlineMeetForm(
         request.POST or None, initial={"version": claim.version, "on": timezone.localdate()}
     )

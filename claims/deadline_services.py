@@ -23,6 +23,7 @@ from claims.models import (
     Claim,
     Deadline,
     DeadlineChange,
+    ServiceLevel,
     Status,
 )
 from config.postgres_copy import (
@@ -40,6 +41,7 @@ from handlers.permissions import is_caseworker
 _CLAIM_COLUMNS = (
     "pk",
     "status",
+    "notified_on",
     *dict.fromkeys(TRIGGER_DATE_FIELDS + COMPLETION_DATE_FIELDS),
     "incident_date",
     "incident_date_to",
@@ -47,6 +49,11 @@ _CLAIM_COLUMNS = (
     "claimant_date_of_birth",
     "claimant_date_of_death",
     "claimant_lacks_capacity",
+)
+# The claim dates a deadline may run from or be met by (an internal service level may run from
+# the day the claim was notified).
+_CLAIM_DATE_FIELDS = tuple(
+    dict.fromkeys(("notified_on", *TRIGGER_DATE_FIELDS, *COMPLETION_DATE_FIELDS))
 )
 _TRACKED = ("due_on", "suspended", "status", "met_on", "non_working_day", "source", "category")
 # A deadline row as the bulk paths write it (after its id, which they take from the sequence).
@@ -70,9 +77,25 @@ def remind_on_for(due_on: datetime.date | None, today: datetime.date) -> datetim
     return min(upcoming) if upcoming else None
 
 
+def deadline_rules() -> tuple[rules.DeadlineRule, ...]:
+    """The protocol and court rules, and the internal service levels in force (one query)."""
+    return rules.DEFAULT_RULES + tuple(
+        rules.DeadlineRule(
+            level.kind,
+            level.trigger,
+            level.period,
+            level.unit,
+            level.met_by,
+            rules.INTERNAL,
+            f"Internal service level: {level.name}",
+        )
+        for level in ServiceLevel.objects.filter(active=True)
+    )
+
+
 def _claim_dates(values: dict) -> rules.ClaimDates:
     return rules.ClaimDates(
-        dates={name: values[name] for name in TRIGGER_DATE_FIELDS + COMPLETION_DATE_FIELDS},
+        dates={name: values[name] for name in _CLAIM_DATE_FIELDS},
         incident_date=values["incident_date"],
         incident_date_to=values["incident_date_to"],
         date_of_knowledge=values["date_of_knowledge"],
@@ -114,6 +137,7 @@ def claims_deadlines_recompute(
     (with "pk"), so that a bulk import neither reads back what it wrote nor looks for deadlines
     that cannot exist yet."""
     today = today or timezone.localdate()
+    in_force = deadline_rules()
     if new_claims is not None:
         return new_deadlines_store(
             new_claims_deadlines(
@@ -122,6 +146,7 @@ def claims_deadlines_recompute(
                 reason=reason,
                 actor_label=actor_label,
                 today=today,
+                in_force=in_force,
             )
         )
     user_id = actor_user_id(actor)
@@ -134,7 +159,7 @@ def claims_deadlines_recompute(
     claims = Claim.objects.filter(AnyOf(F("pk"), claim_ids)).values(*_CLAIM_COLUMNS)
     for values in claims:
         claim_open = values["status"] == Status.OPEN
-        for computed in rules.compute_deadlines(_claim_dates(values), today=today):
+        for computed in rules.compute_deadlines(_claim_dates(values), today=today, rules=in_force):
             key = (values["pk"], computed.kind)
             seen.add(key)
             deadline = existing.get(key)
@@ -210,6 +235,23 @@ def claims_deadlines_recompute(
     return len(history) + len(gone)
 
 
+def open_claims_deadlines_recompute(*, actor: Actor, reason: str, batch_size: int = 2000) -> int:
+    """Bring every open claim's deadlines in line with the rules in force (after a service level
+    changed), a batch of claims per transaction; returns how many deadlines changed. Deadlines
+    this leaves missed are not told one by one: a new service level could otherwise escalate
+    thousands of claims at once."""
+    ids = list(Claim.objects.filter(status=Status.OPEN).order_by("pk").values_list("pk", flat=True))
+    return sum(
+        claims_deadlines_recompute(
+            claim_ids=ids[start : start + batch_size],
+            actor=actor,
+            reason=reason,
+            tell_missed=False,
+        )
+        for start in range(0, len(ids), batch_size)
+    )
+
+
 @dataclass
 class NewDeadlines:
     """The deadlines of claims just inserted, and the first entry of each one's history, as
@@ -246,6 +288,7 @@ def new_claims_deadlines(
     reason: str,
     actor_label: str = "",
     today: datetime.date,
+    in_force: Sequence[rules.DeadlineRule] = rules.DEFAULT_RULES,
 ) -> NewDeadlines:
     """The deadlines of new claims (their column values, with "pk"), made without the database:
     a bulk import prepares them on another thread while the previous slice is written. Each
@@ -258,7 +301,7 @@ def new_claims_deadlines(
     rows, changes = [], []
     for values in new_claims:
         claim_id = values["pk"]
-        for c in rules.compute_deadlines(_claim_dates(values), today=today):
+        for c in rules.compute_deadlines(_claim_dates(values), today=today, rules=in_force):
             remind_on = (
                 remind_on_for(c.due_on, today)
                 if c.status == "open" and values["status"] == Status.OPEN
@@ -377,7 +420,7 @@ def deadline_meet(
     `expected_version`, a claim changed meanwhile raises StaleVersion and nothing is written."""
     from claims.services import claim_update
 
-    met_by = rules.met_by(deadline.kind)
+    met_by = rules.met_by(deadline.kind, deadline_rules())
     claim = _deadline_locked_if_open(deadline).claim
     claim_update(
         claim=claim,

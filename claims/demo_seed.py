@@ -24,6 +24,7 @@ from claims.models import (
     MoneyHead,
     Outcome,
     Reserve,
+    ServiceLevel,
     Stage,
     Status,
 )
@@ -444,9 +445,24 @@ def _seed_accounts(summary: SeedSummary) -> None:
         summary.accounts += 1
 
 
+def _seed_service_levels() -> None:
+    """One internal service level, as an example of the data caseworkers keep (domain.md §5)."""
+    ServiceLevel.objects.get_or_create(
+        kind="acknowledge_new_claim",
+        defaults={
+            "name": "Acknowledge a new claim within 2 working days",
+            "trigger": "notified_on",
+            "period": 2,
+            "unit": ServiceLevel.Unit.WORKING_DAYS,
+            "met_by": "letter_of_claim_acknowledged_on",
+        },
+    )
+
+
 def demo_seed(*, claims: int) -> SeedSummary:
     summary = SeedSummary()
     people = _seed_reference_people(summary)
+    _seed_service_levels()
     _seed_claims(claims, people, summary)
     _seed_accounts(summary)
     return summary

@@ -55,6 +55,7 @@ from claims import import_records as spec
 from claims.deadline_services import (
     NewDeadlines,
     claims_deadlines_recompute,
+    deadline_rules,
     new_claims_deadlines,
     new_deadlines_store,
 )
@@ -390,6 +391,14 @@ class _Run:
         if self._organisations is None:
             self._organisations = organisation_ids()
         return self._organisations
+
+    _deadline_rules: tuple | None = None
+
+    def deadline_rules(self) -> tuple:
+        """The deadline rules in force, read once a batch (service levels are few)."""
+        if self._deadline_rules is None:
+            self._deadline_rules = deadline_rules()
+        return self._deadline_rules
 
     def clean(self, piece: list[tuple[int, Any]]) -> list[tuple[int, dict]]:
         """The records of a slice that pass their own checks and are not repeats of an
@@ -1298,6 +1307,7 @@ class _ClaimsSlice:
         self.agreements = agreements_as_facts()
         self.book = cover_book_for(self.roles, agreements=self.agreements)
         self.organisations = run.organisations()
+        self.deadline_rules = run.deadline_rules()
         keys = [claim_duplicate_key(item.values) for item in self.new_items]
         earliest = claims_earliest_by_duplicate_key(keys)
         # Claimed now, in row order, so that a later slice prepared before this one is stored
@@ -1489,7 +1499,12 @@ def _claim_writes(piece: _ClaimsSlice) -> _ClaimWrites:
             organisations=piece.organisations,
         ),
         deadlines=new_claims_deadlines(
-            new_claims=rows, actor=run.actor, actor_label=label, reason=cause, today=piece.today
+            new_claims=rows,
+            actor=run.actor,
+            actor_label=label,
+            reason=cause,
+            today=piece.today,
+            in_force=piece.deadline_rules,
         ),
     )
 

@@ -80,6 +80,7 @@ COMPLETION_DATE_FIELDS = (
 DEADLINE_INPUT_FIELDS = frozenset(
     {
         "status",
+        "notified_on",  # internal service levels may run from it
         *TRIGGER_DATE_FIELDS,
         *COMPLETION_DATE_FIELDS,
         "incident_date",
@@ -618,6 +619,67 @@ class Deadline(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} due {self.due_on or 'suspended'} ({self.status})"
+
+
+class ServiceLevel(models.Model):
+    """An internal service level (domain.md §5, assumption: configurable data): a deadline of
+    its own kind, `period` `unit`s after a claim date, met when another claim date is recorded,
+    and moved off a weekend or bank holiday to the next working day. Caseworkers keep them in
+    the admin; each change is applied to the open claims' deadlines by a background job."""
+
+    class Unit(models.TextChoices):
+        DAYS = "days", "Days"
+        WORKING_DAYS = "working_days", "Working days"
+        MONTHS = "months", "Months"
+
+    # The dates a service level may run from and be met by: the claim's own.
+    TRIGGERS = ("notified_on", *TRIGGER_DATE_FIELDS)
+
+    kind = models.SlugField(
+        max_length=64,
+        unique=True,
+        help_text="The deadline's kind, lower case with underscores, e.g. acknowledge_new_claim.",
+    )
+    name = models.CharField(max_length=200, help_text="What is to be done, as the lists show it.")
+    trigger = models.CharField(
+        max_length=64,
+        choices=[(name, name.replace("_", " ").capitalize()) for name in TRIGGERS],
+        help_text="The claim date the period runs from.",
+    )
+    period = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    unit = models.CharField(max_length=16, choices=Unit.choices)
+    met_by = models.CharField(
+        max_length=64,
+        choices=[(name, name.replace("_", " ").capitalize()) for name in COMPLETION_DATE_FIELDS],
+        help_text="The claim date that meets it once recorded.",
+    )
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period__gte=1), name="service_level_period_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__regex=r"^[a-z][a-z0-9_]*$"), name="service_level_kind_shape"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from claims.deadlines import DEFAULT_RULES
+
+        self.kind = (self.kind or "").strip().lower().replace("-", "_")
+        if self.kind in {rule.kind for rule in DEFAULT_RULES} | {"limitation"}:
+            raise ValidationError(
+                {"kind": "That is a protocol, court or limitation deadline's kind; choose another."}
+            )
 
 
 class DeadlineChange(models.Model):

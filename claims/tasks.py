@@ -9,7 +9,7 @@ from django.apps import apps
 from django.db import OperationalError, connection, models
 from django.utils import timezone
 
-from claims.deadline_services import deadlines_sweep
+from claims.deadline_services import deadlines_sweep, open_claims_deadlines_recompute
 from claims.import_services import import_batch_run
 from claims.models import RoutingJob
 from claims.notification_services import notification_email_send
@@ -44,6 +44,15 @@ def deadlines_sweep_task(batch_size: int = 5000) -> dict:
     """Daily: reminders due and deadlines missed (design.md §4)."""
     result = deadlines_sweep(batch_size=batch_size)
     return {"reminded": result.reminded, "missed": result.missed}
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=3)
+def service_levels_apply_task(actor_id: int | None, reason: str) -> int:
+    """After a service level changed: every open claim's deadlines under the rules in force."""
+    from django.contrib.auth import get_user_model
+
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    return open_claims_deadlines_recompute(actor=actor, reason=reason)
 
 
 @shared_task(bind=True, max_retries=5)

@@ -165,6 +165,7 @@ CELERY_TASK_ROUTES = {
     "claims.tasks.routing_job_run_task": {"queue": "bulk"},
     "claims.tasks.handovers_reroute_task": {"queue": "bulk"},
     "claims.tasks.deadlines_sweep_task": {"queue": "bulk"},
+    "claims.tasks.service_levels_apply_task": {"queue": "bulk"},
     "claims.tasks.import_batch_run_task": {"queue": "bulk"},
     "claims.tasks.statistics_refresh_task": {"queue": "bulk"},
     "claims.tasks.notifications_email_task": {"queue": "notifications"},
