@@ -15,13 +15,13 @@ from django.utils import timezone
 
 from claims import admin_forms
 from claims.deadline_services import (
+    NO_LONGER_APPLIES,
     NotOpen,
+    deadline_completion_field,
     deadline_meet,
     deadline_refusal,
-    deadline_rules,
     deadline_waive,
 )
-from claims.deadlines import met_by as deadline_met_by
 from claims.models import Deadline
 from claims.selectors import (
     EXPORT_COLUMNS,
@@ -143,7 +143,10 @@ def deadline_action(modeladmin, request, object_id, deadline_id: int, what: str)
             form=form,
             button="Waive it",
         )
-    met_by = deadline_met_by(deadline.kind, deadline_rules())
+    met_by = deadline_completion_field(deadline.kind)
+    if met_by is None:
+        messages.error(request, f"{label} cannot be met: {NO_LONGER_APPLIES.lower()}.")
+        return HttpResponseRedirect(_claim_url(claim, "deadlines"))
     form = admin_forms.DeadlineMeetForm(
         request.POST or None, initial={"version": claim.version, "on": timezone.localdate()}
     )

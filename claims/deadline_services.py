@@ -93,6 +93,21 @@ def deadline_rules() -> tuple[rules.DeadlineRule, ...]:
     )
 
 
+def deadline_completion_field(kind: str) -> str | None:
+    """The claim date that meets a deadline of this kind under the rules in force, or None: an
+    internal service level switched off or removed since the deadline was made."""
+    try:
+        return rules.met_by(kind, deadline_rules())
+    except ValueError:
+        return None
+
+
+NO_LONGER_APPLIES = (
+    "Its service level no longer applies, so no date meets it; it goes once the open claims' "
+    "deadlines are brought in line"
+)
+
+
 def _claim_dates(values: dict) -> rules.ClaimDates:
     return rules.ClaimDates(
         dates={name: values[name] for name in _CLAIM_DATE_FIELDS},
@@ -420,8 +435,10 @@ def deadline_meet(
     `expected_version`, a claim changed meanwhile raises StaleVersion and nothing is written."""
     from claims.services import claim_update
 
-    met_by = rules.met_by(deadline.kind, deadline_rules())
     claim = _deadline_locked_if_open(deadline).claim
+    met_by = deadline_completion_field(deadline.kind)
+    if met_by is None:
+        raise NotOpen(NO_LONGER_APPLIES, code="deadline_not_open")
     claim_update(
         claim=claim,
         actor=actor,

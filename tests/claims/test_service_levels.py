@@ -167,3 +167,26 @@ def test_imported_claims_get_the_levels_in_force(api, practice_and_gp):
     )
     assert response.status_code == 201, response.json()
     assert internal(Claim.objects.get(external_ref="EXT-1")).due_on == D(2024, 3, 26)
+
+
+def test_a_deadline_whose_level_was_switched_off_cannot_be_met_and_says_why(client, caseworker):
+    from tests.conftest import client_for
+
+    level = acknowledge_new_claim()
+    claim = recomputed(ClaimFactory(notified_on=D(2024, 3, 22)))
+    deadline = internal(claim)
+    ServiceLevel.objects.filter(pk=level.pk).update(active=False)  # not yet applied to claims
+    response = client_for(caseworker).patch(
+        f"/api/v1/claims/{claim.reference}/deadlines/{deadline.pk}/",
+        {"status": "met"},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json()["errors"][0]["code"] == "deadline_not_open"
+    client.force_login(caseworker)
+    page = client.get(
+        f"/admin/claims/claim/{claim.pk}/deadlines/{deadline.pk}/met/", follow=True
+    ).content.decode()
+    assert "cannot be met: its service level no longer applies" in page
+    claim.refresh_from_db()
+    assert claim.letter_of_claim_acknowledged_on is None
