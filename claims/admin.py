@@ -527,12 +527,18 @@ class ServiceLevelAdmin(CaseworkerAdmin):
     """Internal service levels (domain.md §5): caseworkers keep them here, and every change is
     applied to the open claims' deadlines in the background (closed claims keep theirs)."""
 
-    list_display = ["kind", "name", "trigger", "period", "unit", "met_by", "active"]
+    list_display = ["kind", "name", "trigger", "period", "unit", "active"]
     list_filter = ["active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A kind names deadlines already made: renamed, they would lose their level. Switch a
+        # level off, or add another, instead.
+        return ["kind"] if obj is not None else []
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        self._apply(request, f"Service level {obj.kind} {'changed' if change else 'added'}")
+        if not change or form.has_changed():
+            self._apply(request, f"Service level {obj.kind} {'changed' if change else 'added'}")
 
     def delete_model(self, request, obj):
         kind = obj.kind

@@ -169,8 +169,13 @@ def deadline_action(modeladmin, request, object_id, deadline_id: int, what: str)
         return HttpResponseRedirect(_claim_url(claim, "deadlines"))
     explain = [
         f"{label}, due {due}, is now {deadline.get_status_display().lower()}.",
-        f"The claim's date “{DATE_LABELS.get(met_by, met_by)}” will be set to the day you give, "
-        "which meets this deadline; any deadline that date starts is worked out again.",
+        (
+            f"The claim's date “{DATE_LABELS.get(met_by, met_by)}” will be set to the day you "
+            "give, which meets this deadline; any deadline that date starts is worked out again."
+            if met_by
+            else "An internal service level: the day you give is recorded on the deadline itself, "
+            "which meets it; no date of the claim changes."
+        ),
     ]
     if deadline.kind == "limitation":
         explain.append(

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from audit.services import Actor, actor_user_id, audit_record
@@ -85,7 +85,7 @@ def deadline_rules() -> tuple[rules.DeadlineRule, ...]:
             level.trigger,
             level.period,
             level.unit,
-            level.met_by,
+            "",  # met on the deadline itself (ServiceLevel)
             rules.INTERNAL,
             f"Internal service level: {level.name}",
         )
@@ -93,9 +93,16 @@ def deadline_rules() -> tuple[rules.DeadlineRule, ...]:
     )
 
 
+def service_levels_fingerprint() -> tuple:
+    """What changes whenever a service level is added, changed or removed: how many there are
+    and the latest change."""
+    return tuple(ServiceLevel.objects.aggregate(n=Count("id"), latest=Max("updated_at")).values())
+
+
 def deadline_completion_field(kind: str) -> str | None:
-    """The claim date that meets a deadline of this kind under the rules in force, or None: an
-    internal service level switched off or removed since the deadline was made."""
+    """The claim date that meets a deadline of this kind under the rules in force ("" for an
+    internal service level, met on the deadline itself), or None: a service level switched off
+    or removed since the deadline was made."""
     try:
         return rules.met_by(kind, deadline_rules())
     except ValueError:
@@ -118,6 +125,16 @@ def _claim_dates(values: dict) -> rules.ClaimDates:
         date_of_death=values["claimant_date_of_death"],
         lacks_capacity=values["claimant_lacks_capacity"],
     )
+
+
+def _decided_by_a_person(deadline) -> tuple[str, ...]:
+    """What of a deadline a person decided, which no recompute changes: a waiver's status; an
+    internal service level's status and completion date, recorded on the deadline itself."""
+    if deadline.status == Deadline.DeadlineStatus.WAIVED:
+        return ("status",)
+    if deadline.status == Deadline.DeadlineStatus.MET and deadline.category == rules.INTERNAL:
+        return ("status", "met_on")
+    return ()
 
 
 def _state(deadline: Deadline) -> dict:
@@ -187,8 +204,9 @@ def claims_deadlines_recompute(
                 created.append(deadline)
             else:
                 before, reminded = _state(deadline), deadline.remind_on
+            decided = _decided_by_a_person(deadline)
             for name in _TRACKED:
-                if name == "status" and deadline.status == Deadline.DeadlineStatus.WAIVED:
+                if name in decided:
                     continue
                 setattr(deadline, name, getattr(computed, name))
             # Nobody is reminded of a closed claim's deadlines; reopening it starts again.
@@ -221,13 +239,10 @@ def claims_deadlines_recompute(
         ("id", *_TRACKED, "remind_on", "updated_at"),
         ((d.pk, *(getattr(d, n) for n in _TRACKED), d.remind_on, now) for d in updated),
     )
-    # A deadline whose trigger went no longer applies, unless a person waived it: that decision
-    # and its history stay (its date as it last was), and a trigger given again finds it.
-    gone = [
-        d.pk
-        for key, d in existing.items()
-        if key not in seen and d.status != Deadline.DeadlineStatus.WAIVED
-    ]
+    # A deadline whose trigger (or service level) went no longer applies, unless a person
+    # decided it (waived it, or recorded an internal level done): that decision and its history
+    # stay, its date as it last was, and a trigger given again finds it.
+    gone = [d.pk for key, d in existing.items() if key not in seen and not _decided_by_a_person(d)]
     Deadline.objects.filter(pk__in=gone).delete()
     copy_into(
         DeadlineChange,
@@ -256,15 +271,21 @@ def open_claims_deadlines_recompute(*, actor: Actor, reason: str, batch_size: in
     this leaves missed are not told one by one: a new service level could otherwise escalate
     thousands of claims at once."""
     ids = list(Claim.objects.filter(status=Status.OPEN).order_by("pk").values_list("pk", flat=True))
-    return sum(
-        claims_deadlines_recompute(
-            claim_ids=ids[start : start + batch_size],
-            actor=actor,
-            reason=reason,
-            tell_missed=False,
-        )
-        for start in range(0, len(ids), batch_size)
-    )
+    changed = 0
+    for start in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            # Locked in order, as every change to a claim locks it first: an edit meanwhile, or
+            # a second run of this job, waits its turn instead of writing the same deadline.
+            batch = list(
+                Claim.objects.select_for_update()
+                .filter(AnyOf(F("pk"), ids[start : start + batch_size]))
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            changed += claims_deadlines_recompute(
+                claim_ids=batch, actor=actor, reason=reason, tell_missed=False
+            )
+    return changed
 
 
 @dataclass
@@ -435,10 +456,15 @@ def deadline_meet(
     `expected_version`, a claim changed meanwhile raises StaleVersion and nothing is written."""
     from claims.services import claim_update
 
-    claim = _deadline_locked_if_open(deadline).claim
+    locked = _deadline_locked_if_open(deadline)
+    claim = locked.claim
     met_by = deadline_completion_field(deadline.kind)
     if met_by is None:
         raise NotOpen(NO_LONGER_APPLIES, code="deadline_not_open")
+    if not met_by:
+        return _internal_deadline_meet(
+            locked, actor=actor, note=note, on=on, expected_version=expected_version
+        )
     claim_update(
         claim=claim,
         actor=actor,
@@ -447,6 +473,41 @@ def deadline_meet(
         **{met_by: on or timezone.localdate()},
     )
     return Deadline.objects.get(pk=deadline.pk)
+
+
+def _internal_deadline_meet(
+    locked: Deadline,
+    *,
+    actor: Actor,
+    note: str,
+    on: datetime.date | None,
+    expected_version: int | None,
+) -> Deadline:
+    """An internal service level is met on the deadline itself (no claim date is its own): the
+    claim is locked and its version checked and moved on as any change to it, and the deadline's
+    history and the audit trail say who recorded it and when it was done."""
+    from claims.services import claim_lock_for_write
+
+    claim = claim_lock_for_write(claim=locked.claim, actor=actor, expected_version=expected_version)
+    before = _state(locked)
+    locked.status, locked.met_on = Deadline.DeadlineStatus.MET, on or timezone.localdate()
+    locked.remind_on = None
+    locked.save(update_fields=["status", "met_on", "remind_on", "updated_at"])
+    reason = note or f"{locked.kind} met"
+    DeadlineChange.objects.create(
+        deadline=locked, actor=actor, reason=reason[:300], before=before, after=_state(locked)
+    )
+    claim.version += 1
+    claim.save(update_fields=["version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="deadline.meet",
+        subject=locked,
+        before=before,
+        after=_state(locked),
+        reason=reason,
+    )
+    return locked
 
 
 @dataclass

@@ -210,7 +210,8 @@ LIMITATION_MET_BY = "claim_form_issued_on"
 
 
 def met_by(kind: str, rules: Iterable[DeadlineRule] = DEFAULT_RULES) -> str:
-    """The claim date that meets a deadline of this kind."""
+    """The claim date that meets a deadline of this kind; "" for an internal service level,
+    which is met on the deadline itself."""
     if kind == "limitation":
         return LIMITATION_MET_BY
     for rule in rules:

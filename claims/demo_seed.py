@@ -454,7 +454,6 @@ def _seed_service_levels() -> None:
             "trigger": "notified_on",
             "period": 2,
             "unit": ServiceLevel.Unit.WORKING_DAYS,
-            "met_by": "letter_of_claim_acknowledged_on",
         },
     )
 

@@ -58,6 +58,7 @@ from claims.deadline_services import (
     deadline_rules,
     new_claims_deadlines,
     new_deadlines_store,
+    service_levels_fingerprint,
 )
 from claims.import_parsing import BodyError, body_format, file_chunks, records
 from claims.models import (
@@ -393,10 +394,13 @@ class _Run:
         return self._organisations
 
     _deadline_rules: tuple | None = None
+    # The service levels as the batch read them (service_levels_fingerprint).
+    levels_read: tuple | None = None
 
     def deadline_rules(self) -> tuple:
         """The deadline rules in force, read once a batch (service levels are few)."""
         if self._deadline_rules is None:
+            self.levels_read = service_levels_fingerprint()
             self._deadline_rules = deadline_rules()
         return self._deadline_rules
 
@@ -443,10 +447,12 @@ def _run_batch(batch: ImportBatch, chunks: Callable[[], Iterator[bytes]], *, que
         batch.refresh_from_db()
         transaction.on_commit(lambda: import_finished_notify(batch=batch))
         _announce_arrivals(batch, run)
+        _service_levels_changed_meanwhile(run)
         return
     try:
         run_mode(run, chunks, queued=False)
         _announce_arrivals(batch, run)
+        _service_levels_changed_meanwhile(run)
     except DatabaseError as error:
         # In the request everything ran in one savepoint, now rolled back: nothing was applied.
         logger.warning("import %s failed: %s", batch.pk, error)
@@ -774,6 +780,17 @@ def _announce_arrivals(batch: ImportBatch, run: _Run) -> None:
             )
 
     transaction.on_commit(announce)
+
+
+def _service_levels_changed_meanwhile(run: _Run) -> None:
+    """A service level changed while the batch ran: the job that applied it saw none of the
+    batch's claims (not committed yet), so it runs again once they are."""
+    if run.levels_read is None or service_levels_fingerprint() == run.levels_read:
+        return
+    from claims.tasks import service_levels_apply_task
+
+    reason = f"Service levels changed while import {run.batch.pk} ran"
+    transaction.on_commit(lambda: service_levels_apply_task.delay(None, reason))
 
 
 def _by_row(error: dict) -> int:

@@ -623,9 +623,11 @@ class Deadline(models.Model):
 
 class ServiceLevel(models.Model):
     """An internal service level (domain.md §5, assumption: configurable data): a deadline of
-    its own kind, `period` `unit`s after a claim date, met when another claim date is recorded,
-    and moved off a weekend or bank holiday to the next working day. Caseworkers keep them in
-    the admin; each change is applied to the open claims' deadlines by a background job."""
+    its own kind, `period` `unit`s after a claim date, moved off a weekend or bank holiday to
+    the next working day, and met when someone records it done on the deadline itself (every
+    completion date of a claim already meets a protocol or court deadline, which recording an
+    internal one must not touch). Caseworkers keep them in the admin; each change is applied to
+    the open claims' deadlines by a background job."""
 
     class Unit(models.TextChoices):
         DAYS = "days", "Days"
@@ -648,11 +650,6 @@ class ServiceLevel(models.Model):
     )
     period = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     unit = models.CharField(max_length=16, choices=Unit.choices)
-    met_by = models.CharField(
-        max_length=64,
-        choices=[(name, name.replace("_", " ").capitalize()) for name in COMPLETION_DATE_FIELDS],
-        help_text="The claim date that meets it once recorded.",
-    )
     active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
