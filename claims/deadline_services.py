@@ -424,22 +424,28 @@ def deadline_waive(*, deadline: Deadline, actor: Actor, reason: str) -> Deadline
     locked.status, locked.waived_reason, locked.waived_by = "waived", reason.strip(), actor
     locked.remind_on = None
     locked.save()
-    DeadlineChange.objects.create(
-        deadline=locked,
-        actor=actor,
-        reason=f"Waived: {reason.strip()}"[:300],
-        before=before,
-        after=_state(locked),
-    )
-    audit_record(
+    _decision_recorded(
+        locked,
         actor=actor,
         action="deadline.waive",
-        subject=locked,
         before=before,
-        after=_state(locked),
         reason=reason,
+        history_reason=f"Waived: {reason.strip()}",
     )
     return locked
+
+
+def _decision_recorded(
+    locked: Deadline, *, actor: Actor, action: str, before: dict, reason: str, history_reason: str
+) -> None:
+    """A person's decision on a deadline, in its history and in the audit trail."""
+    after = _state(locked)
+    DeadlineChange.objects.create(
+        deadline=locked, actor=actor, reason=history_reason[:300], before=before, after=after
+    )
+    audit_record(
+        actor=actor, action=action, subject=locked, before=before, after=after, reason=reason
+    )
 
 
 @transaction.atomic
@@ -493,19 +499,16 @@ def _internal_deadline_meet(
     locked.status, locked.met_on = Deadline.DeadlineStatus.MET, on or timezone.localdate()
     locked.remind_on = None
     locked.save(update_fields=["status", "met_on", "remind_on", "updated_at"])
-    reason = note or f"{locked.kind} met"
-    DeadlineChange.objects.create(
-        deadline=locked, actor=actor, reason=reason[:300], before=before, after=_state(locked)
-    )
     claim.version += 1
     claim.save(update_fields=["version", "updated_at"])
-    audit_record(
+    reason = note or f"{locked.kind} met"
+    _decision_recorded(
+        locked,
         actor=actor,
         action="deadline.meet",
-        subject=locked,
         before=before,
-        after=_state(locked),
         reason=reason,
+        history_reason=reason,
     )
     return locked
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 
 from claims.deadline_services import claims_deadlines_recompute, deadline_meet
 from claims.models import Claim, Deadline, ServiceLevel
+from tests.claims.test_imports_api import claim_record, post_json
 from tests.factories import ClaimFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,23 +196,9 @@ def test_an_auditor_sees_the_levels_and_changes_none(client, auditor, mps_handle
 
 
 def test_imported_claims_get_the_levels_in_force(api, practice_and_gp):
-    import json
-
     acknowledge_new_claim()
-    record = {
-        "external_ref": "EXT-1",
-        "matter_type": "claim",
-        "claimant": {"name": "Ada Lovelace"},
-        "practice": "Y01234",
-        "clinicians": ["GMC:1234567"],
-        "care_setting": "general_practice",
-        "activity": "nhs_primary_medical_services",
-        "incident_date": "2018-11-12",
-        "notified_on": "2024-03-22",
-    }
-    response = api.post(
-        "/api/v1/imports/claims/", json.dumps([record]), content_type="application/json"
-    )
+    record = claim_record("EXT-1", notified_on="2024-03-22")
+    response = post_json(api, "claims", [record])
     assert response.status_code == 201, response.json()
     assert internal(Claim.objects.get(external_ref="EXT-1")).due_on == D(2024, 3, 26)
 
@@ -287,8 +274,6 @@ def test_two_runs_of_the_job_and_an_edit_at_once_write_each_deadline_once(casewo
 def test_an_import_running_when_a_level_changes_is_brought_in_line_once_it_commits(
     api, practice_and_gp, monkeypatch, django_capture_on_commit_callbacks
 ):
-    import json
-
     from claims import import_services
 
     read = import_services.deadline_rules
@@ -299,21 +284,9 @@ def test_an_import_running_when_a_level_changes_is_brought_in_line_once_it_commi
         return rules
 
     monkeypatch.setattr(import_services, "deadline_rules", read_then_a_level_is_added)
-    record = {
-        "external_ref": "EXT-1",
-        "matter_type": "claim",
-        "claimant": {"name": "Ada Lovelace"},
-        "practice": "Y01234",
-        "clinicians": ["GMC:1234567"],
-        "care_setting": "general_practice",
-        "activity": "nhs_primary_medical_services",
-        "incident_date": "2018-11-12",
-        "notified_on": "2024-03-22",
-    }
+    record = claim_record("EXT-1", notified_on="2024-03-22")
     with django_capture_on_commit_callbacks(execute=True):
-        response = api.post(
-            "/api/v1/imports/claims/", json.dumps([record]), content_type="application/json"
-        )
+        response = post_json(api, "claims", [record])
     assert response.status_code == 201, response.json()
     assert internal(Claim.objects.get(external_ref="EXT-1")).due_on == D(2024, 3, 26)
 

@@ -271,29 +271,23 @@ def test_independent_sector_coronavirus_work_with_other_indemnity_is_the_provide
     assert outcome(f)[:2] == (("NO_STATE_SCHEME",), "PROVIDER")
 
 
-def test_independent_sector_cnst_member_doing_private_work_is_the_providers():
-    f = facts(
-        on=D(2021, 1, 1),
-        setting="independent_sector",
-        activity="private",
-        provider_cnst_member=True,
+@pytest.mark.parametrize(
+    "kw",
+    [
+        # A CNST member, but private work.
+        {"on": D(2021, 1, 1), "activity": "private", "provider_cnst_member": True},
+        # NHS work after 2020-03-25, but not for the coronavirus response.
+        {"on": D(2020, 5, 10), "activity": "nhs_other"},
+        # For the coronavirus response, but private work.
+        {"on": D(2020, 5, 10), "activity": "private", "coronavirus_response": True},
+    ],
+)
+def test_independent_sector_work_outside_cnst_and_cnsc_is_the_providers(kw):
+    assert outcome(facts(setting="independent_sector", **kw)) == (
+        ("NO_STATE_SCHEME",),
+        "PROVIDER",
+        (),
     )
-    assert outcome(f) == (("NO_STATE_SCHEME",), "PROVIDER", ())
-
-
-def test_independent_sector_nhs_work_not_for_the_coronavirus_response_is_the_providers():
-    f = facts(on=D(2020, 5, 10), setting="independent_sector", activity="nhs_other")
-    assert outcome(f) == (("NO_STATE_SCHEME",), "PROVIDER", ())
-
-
-def test_independent_sector_private_work_for_the_coronavirus_response_is_the_providers():
-    f = facts(
-        on=D(2020, 5, 10),
-        setting="independent_sector",
-        activity="private",
-        coronavirus_response=True,
-    )
-    assert outcome(f) == (("NO_STATE_SCHEME",), "PROVIDER", ())
 
 
 # Step 6: non-NHS work in a practice.
