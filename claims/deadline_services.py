@@ -619,7 +619,7 @@ def deadlines_sweep(*, today: datetime.date | None = None, batch_size: int = 500
     while True:
         with transaction.atomic():
             rows = list(
-                Deadline.objects.filter(status="open", remind_on__lte=today, claim__status="open")
+                Deadline.objects.filter(status="open", remind_on__lte=today)
                 .order_by("remind_on", "pk")
                 .values_list("pk", "claim_id", "kind", "due_on", "remind_on", "claim__reference")[
                     :batch_size

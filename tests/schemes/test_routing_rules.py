@@ -154,7 +154,7 @@ def test_trust_range_across_1995_04_01_splits_into_els_and_cnst():
     assert "APPORTIONMENT_REQUIRED" in decision.flags
 
 
-def test_range_across_2020_03_25_is_not_split():
+def test_range_across_2020_03_25_is_not_split_and_is_routed_by_its_start():
     decision = route(
         facts(
             on=None,
@@ -168,19 +168,8 @@ def test_range_across_2020_03_25_is_not_split():
     )
     assert len(decision.segments) == 1
     assert decision.flags == ()
-
-
-def test_range_across_2020_03_25_is_routed_by_its_start():
-    # Its start is before the coronavirus scheme began: the provider's, not CNSC.
-    f = facts(
-        on=None,
-        setting="independent_sector",
-        activity="nhs_other",
-        coronavirus_response=True,
-        incident_date_from=D(2020, 3, 1),
-        incident_date_to=D(2020, 5, 1),
-    )
-    assert outcome(f) == (("NO_STATE_SCHEME",), "PROVIDER", ())
+    # Routed by its start, before the coronavirus scheme began: the provider's, not CNSC.
+    assert (decision.schemes, decision.lead_handler) == (("NO_STATE_SCHEME",), "PROVIDER")
 
 
 @pytest.mark.parametrize(
