@@ -504,6 +504,19 @@ def test_a_bad_patch_is_a_400_naming_the_field_and_changes_nothing(caseworker, b
     assert claim.incident_date == D(2018, 11, 12) and claim.version == version
 
 
+def test_a_completion_on_the_day_its_deadline_started_is_accepted(caseworker):
+    # The other side of done_before_trigger: the letter of claim came on 2024-01-08 (recorded).
+    claim = recorded("MDU")
+    response = patch(
+        client_for(caseworker),
+        claim,
+        {"letter_of_claim_acknowledged_on": "2024-01-08"},
+        f'"{claim.version}"',
+    )
+    assert response.status_code == 200, response.json()
+    assert Deadline.objects.get(claim=claim, kind="acknowledge_letter_of_claim").status == "met"
+
+
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_patch_and_a_deadline_met_hold_their_locks_in_a_transaction_of_their_own(caseworker):
     """Outside the test's own transaction, as a server runs them: each service opens its own
