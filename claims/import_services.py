@@ -40,7 +40,6 @@ from django.db import (
 from django.db.models import F
 from django.utils import timezone
 
-from audit.models import AuditEvent
 from audit.services import (
     Actor,
     AuditSubject,
@@ -66,19 +65,17 @@ from claims.models import (
     REROUTE_FIELDS,
     Claim,
     ClaimClinician,
-    ClaimHandling,
-    ClaimSegment,
     Deadline,
     DeadlineChange,
     ImportBatch,
     ImportChunk,
     Reserve,
-    RoutingDecision,
     Status,
     incident_as_one_fact,
 )
 from claims.routing_services import (
     CLAIM_ROW_COLUMNS,
+    ROUTING_WRITES,
     ClaimRow,
     DecisionWrites,
     claims_decide,
@@ -1542,16 +1539,8 @@ def _claim_writes_store(writes: _ClaimWrites, run: _Run) -> int:
 class ClaimImporter(Importer):
     kind, key_field, key_label = "claims", "external_ref", "external_ref"
     reads_apart = True
-    writes = (
-        Claim,
-        ClaimClinician,
-        ClaimSegment,
-        ClaimHandling,
-        RoutingDecision,
-        Deadline,
-        DeadlineChange,
-        AuditEvent,
-    )
+    # What routing writes (the claims first), and a new claim's clinicians and deadlines.
+    writes = (*ROUTING_WRITES, ClaimClinician, Deadline, DeadlineChange)
 
     def key(self, record):
         return record["external_ref"]
