@@ -388,6 +388,12 @@ class NotOpen(Exception):
         self.code = code
 
 
+def deadline_refusal_message(deadline: Deadline) -> str | None:
+    """deadline_refusal as a sentence a person reads, or None."""
+    refusal = deadline_refusal(deadline)
+    return f"This deadline cannot be changed now: {refusal}." if refusal else None
+
+
 def deadline_refusal(deadline: Deadline) -> str | None:
     """Why `deadline` cannot be met or waived now, or None. A missed one still can be: met late
     (its completion date recorded) or waived."""
@@ -403,9 +409,9 @@ def _deadline_locked_if_open(deadline: Deadline) -> Deadline:
     claim = Claim.objects.select_for_update().get(pk=deadline.claim_id)
     locked = Deadline.objects.select_for_update().get(pk=deadline.pk)
     locked.claim = claim
-    refusal = deadline_refusal(locked)
+    refusal = deadline_refusal_message(locked)
     if refusal:
-        raise NotOpen(f"This deadline cannot be changed now: {refusal}.", code="deadline_not_open")
+        raise NotOpen(refusal, code="deadline_not_open")
     return locked
 
 

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from claims.deadline_services import NotOpen, deadline_meet, deadline_refusal
+from claims.deadline_services import NotOpen, deadline_meet, deadline_refusal_message
 from claims.models import Claim, Deadline, Stage, Status
 from claims.notification_services import notification_mark_read, notifications_mark_all_read
 from claims.selectors import (
@@ -322,7 +322,7 @@ def claim_action(
             context["deadline"] = deadline
             context["title"] = f"{title}: {deadline_label(deadline.kind).lower()}"
         refusal = allowed(request, claim) or (
-            context.get("deadline") and _deadline_refusal(context["deadline"])
+            context.get("deadline") and deadline_refusal_message(context["deadline"])
         )
         extra = form_kwargs(request, claim)
 
@@ -365,11 +365,6 @@ def claim_action(
         return _render(request, template, {**context, "form": form}, status=status)
 
     return view
-
-
-def _deadline_refusal(deadline: Deadline) -> str | None:
-    refusal = deadline_refusal(deadline)
-    return f"This deadline cannot be changed now: {refusal}." if refusal else None
 
 
 def _open_claims_only(request: HttpRequest, claim: Claim) -> str | None:
